@@ -1,0 +1,72 @@
+package io.nydus.blobcache;
+
+import io.nydus.rafs.BlobInfo;
+import io.nydus.rafs.ChunkInfo;
+import io.nydus.rafs.Compressor;
+import io.nydus.rafs.Digester;
+import io.nydus.rafs.RafsFormatException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A {@link ChunkSource} without a cache: every read fetches the chunk from the backend, decompresses and
+ * verifies it. Used by tools that read each chunk once ({@code unpack}, {@code check}).
+ */
+public final class DirectChunkSource implements ChunkSource {
+    private final List<BlobInfo> blobs;
+    private final Compressor compressor;
+    private final Digester digester;
+    private final BlobBackend backend;
+    private final boolean verify;
+
+    public DirectChunkSource(List<BlobInfo> blobs, Compressor compressor, Digester digester, BlobBackend backend,
+            boolean verify) {
+        this.blobs = List.copyOf(blobs);
+        this.compressor = compressor;
+        this.digester = digester;
+        this.backend = backend;
+        this.verify = verify;
+    }
+
+    /** Fetches, decompresses and (when enabled and the digest is known) verifies one chunk. */
+    public byte[] load(ChunkInfo chunk, ReadPriority priority) throws IOException {
+        if (chunk.isHole()) {
+            return new byte[chunk.uncompressedSize()];
+        }
+        if (!chunk.isResolved()) {
+            throw new IOException("chunk " + chunk.index() + " of blob " + chunk.blobIndex()
+                    + " is not in the bootstrap's chunk table; a blob meta is needed to read it");
+        }
+        BlobInfo blob = blobs.get(chunk.blobIndex());
+        byte[] stored = new byte[chunk.compressedSize()];
+        backend.read(blob.blobId(), chunk.compressedOffset(), stored, 0, stored.length, priority);
+        byte[] data;
+        try {
+            data = chunk.isCompressed() ? compressor.decompress(stored, chunk.uncompressedSize()) : stored;
+        } catch (RafsFormatException e) {
+            throw new IOException("blob " + blob.blobId() + " chunk at " + chunk.compressedOffset() + ": " + e.getMessage(), e);
+        }
+        if (data.length != chunk.uncompressedSize()) {
+            throw new IOException("blob " + blob.blobId() + " chunk at " + chunk.compressedOffset() + ": "
+                    + data.length + " bytes, expected " + chunk.uncompressedSize());
+        }
+        if (verify && chunk.digest() != null && !Arrays.equals(chunk.digest(), digester.digest(data))) {
+            throw new IOException("blob " + blob.blobId() + " chunk at " + chunk.compressedOffset()
+                    + ": digest mismatch");
+        }
+        return data;
+    }
+
+    @Override
+    public void read(ChunkInfo chunk, int offsetInChunk, ByteBuffer dst, ReadPriority priority) throws IOException {
+        byte[] data = load(chunk, priority);
+        dst.put(data, offsetInChunk, dst.remaining());
+    }
+
+    @Override
+    public void close() throws IOException {
+        backend.close();
+    }
+}
