@@ -5,9 +5,9 @@ import io.nydus.rafs.ChunkInfo;
 import io.nydus.rafs.Compressor;
 import io.nydus.rafs.Digester;
 import io.nydus.rafs.RafsFormatException;
+import io.nydus.rafs.StoredChunk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -42,21 +42,11 @@ public final class DirectChunkSource implements ChunkSource {
         BlobInfo blob = blobs.get(chunk.blobIndex());
         byte[] stored = new byte[chunk.compressedSize()];
         backend.read(blob.blobId(), chunk.compressedOffset(), stored, 0, stored.length, priority);
-        byte[] data;
         try {
-            data = chunk.isCompressed() ? compressor.decompress(stored, chunk.uncompressedSize()) : stored;
+            return StoredChunk.decode(chunk, stored, compressor, verify ? digester : null, blob.blobId());
         } catch (RafsFormatException e) {
-            throw new IOException("blob " + blob.blobId() + " chunk at " + chunk.compressedOffset() + ": " + e.getMessage(), e);
+            throw new IOException(e.getMessage(), e);
         }
-        if (data.length != chunk.uncompressedSize()) {
-            throw new IOException("blob " + blob.blobId() + " chunk at " + chunk.compressedOffset() + ": "
-                    + data.length + " bytes, expected " + chunk.uncompressedSize());
-        }
-        if (verify && chunk.digest() != null && !Arrays.equals(chunk.digest(), digester.digest(data))) {
-            throw new IOException("blob " + blob.blobId() + " chunk at " + chunk.compressedOffset()
-                    + ": digest mismatch");
-        }
-        return data;
     }
 
     @Override

@@ -1,9 +1,7 @@
 package io.nydus.testdata.registry;
 
 import java.io.IOException;
-import java.net.HttpURLConnection;
 import java.net.ServerSocket;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,12 +17,16 @@ public final class RegistryServer implements AutoCloseable {
     private final int port;
     private final Process process;
     private final Path storage;
+    private final String scheme;
+    private final Path certificate;
 
-    private RegistryServer(Path work, int port, Process process, Path storage) {
+    private RegistryServer(Path work, int port, Process process, Path storage, String scheme, Path certificate) {
         this.work = work;
         this.port = port;
         this.process = process;
         this.storage = storage;
+        this.scheme = scheme;
+        this.certificate = certificate;
     }
 
     /** Starts a plain registry storing under {@code work/registry}. */
@@ -52,22 +54,46 @@ public final class RegistryServer implements AutoCloseable {
         return start(work, auth, freePort(), work.resolve("registry"));
     }
 
+    /** Starts a registry that accepts tokens issued by {@code tokens} (service and issuer as it uses them). */
+    public static RegistryServer withTokenAuth(Path work, TokenServer tokens) throws IOException {
+        return withTokenAuth(work, tokens.realm(), TokenServer.SERVICE, TokenServer.ISSUER, tokens.certificate());
+    }
+
+    /**
+     * Starts a plain (no auth) registry serving HTTPS with a fresh self-signed certificate for 127.0.0.1 made by
+     * openssl; {@link #certificate()} is its PEM file, to give clients as a CA.
+     */
+    public static RegistryServer withTls(Path work) throws IOException {
+        Files.createDirectories(work);
+        Path cert = work.resolve("registry-tls.crt");
+        Path key = work.resolve("registry-tls.key");
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.toString(), "-out", cert.toString());
+        String tls = "  tls: {certificate: " + cert + ", key: " + key + "}\n";
+        return start(work, "", freePort(), work.resolve("registry"), tls, "https", cert);
+    }
+
     /** Starts a second registry process serving the same storage directory (for example on a shaped port). */
     public static RegistryServer sharingStorage(Path work, RegistryServer other, int port) throws IOException {
         return start(work, "", port, other.storage());
     }
 
     private static RegistryServer start(Path work, String auth, int port, Path storage) throws IOException {
+        return start(work, auth, port, storage, "", "http", null);
+    }
+
+    private static RegistryServer start(Path work, String auth, int port, Path storage, String httpExtra,
+            String scheme, Path certificate) throws IOException {
         Files.createDirectories(work);
         Files.createDirectories(storage);
         Path config = Files.createTempFile(work, "registry-", ".yml");
         Files.writeString(config, "version: 0.1\nlog: {level: error, accesslog: {disabled: false}}\n"
                 + "storage:\n  filesystem: {rootdirectory: " + storage + "}\n  delete: {enabled: true}\n"
-                + "http: {addr: 127.0.0.1:" + port + "}\n" + auth);
+                + "http:\n  addr: 127.0.0.1:" + port + "\n" + httpExtra + auth);
         Path log = work.resolve("registry-" + port + ".log");
         Process p = new ProcessBuilder("docker-registry", "serve", config.toString()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
-        RegistryServer r = new RegistryServer(work, port, p, storage);
+        RegistryServer r = new RegistryServer(work, port, p, storage, scheme, certificate);
         r.awaitReady(log);
         return r;
     }
@@ -78,13 +104,10 @@ public final class RegistryServer implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IOException("docker-registry exited: " + Files.readString(log));
             }
-            try {
-                HttpURLConnection c = (HttpURLConnection) URI.create(url() + "/v2/").toURL().openConnection();
-                c.setConnectTimeout(200);
-                int code = c.getResponseCode();
-                if (code == 200 || code == 401) {
-                    return;
-                }
+            try (java.net.Socket s = new java.net.Socket()) {
+                // A TCP connect is enough: the registry listens only once its config is loaded.
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+                return;
             } catch (IOException e) {
                 // not up yet
             }
@@ -99,8 +122,18 @@ public final class RegistryServer implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
+    /** {@code http://127.0.0.1:PORT} or {@code https://…} for {@link #withTls}. */
     public String url() {
-        return "http://" + host();
+        return scheme + "://" + host();
+    }
+
+    public String scheme() {
+        return scheme;
+    }
+
+    /** The PEM certificate of a {@link #withTls} registry; null otherwise. */
+    public Path certificate() {
+        return certificate;
     }
 
     public int port() {

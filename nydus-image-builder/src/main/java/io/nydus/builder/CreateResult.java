@@ -1,0 +1,17 @@
+package io.nydus.builder;
+
+import io.nydus.rafs.BlobInfo;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What {@code create} produced.
+ *
+ * @param bootstrap   the bootstrap file written (null when only an inline bootstrap was produced)
+ * @param blob        the new data blob, null when the layer had no new chunk and no inline meta
+ * @param blobPath    where the new blob was written
+ * @param blobs       the bootstrap's blob table
+ */
+public record CreateResult(Path bootstrap, BlobInfo blob, Path blobPath, List<BlobInfo> blobs, long files,
+        long chunks, long dedupedChunks, long dedupedBytes, List<String> warnings) {
+}

@@ -1,0 +1,36 @@
+package io.nydus.builder.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code nydus-image}: builds, merges, checks, inspects and unpacks RAFS images (upstream-compatible flags). */
+@Command(name = "nydus-image", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Build, merge, check, inspect and unpack RAFS (nydus) images.",
+        subcommands = {CreateCommand.class, MergeCommand.class, CheckCommand.class, InspectCommand.class,
+            StatCommand.class, UnpackCommand.class, CommandLine.HelpCommand.class})
+public final class NydusImage implements Runnable {
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(new CommandLine(this), "a subcommand is required");
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns the exit code: 0 success, 1 failure, 2 bad usage. */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new NydusImage());
+        cl.setErr(new PrintWriter(System.err, true));
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("error: " + Failures.message(ex));
+            if (Failures.debug(cmd)) {
+                ex.printStackTrace(cmd.getErr());
+            }
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}
