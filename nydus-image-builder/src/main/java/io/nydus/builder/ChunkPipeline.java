@@ -81,13 +81,29 @@ final class ChunkPipeline implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             int len = (int) Math.min(chunkSize, size - off);
             byte[] buf = buffer();
-            int n = content.readNBytes(buf, 0, len);
+            int n;
+            try {
+                n = content.readNBytes(buf, 0, len);
+            } catch (IOException e) {
+                buffers.offer(buf);
+                throw new SourceReadException(e);
+            }
             if (n != len) {
                 buffers.offer(buf);
-                throw new IOException("file data ended after " + (off + n) + " of " + size + " bytes (truncated input)");
+                throw new SourceReadException(new IOException("file data ended after " + (off + n) + " of " + size
+                        + " bytes"));
             }
             submit(new Cut(inode, i, off, buf, len, null, 0, false, null));
             off += len;
+        }
+    }
+
+    /** Reading the source failed (as opposed to writing the blob): the caller names the entry. */
+    static final class SourceReadException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        SourceReadException(IOException cause) {
+            super(cause.getMessage(), cause);
         }
     }
 

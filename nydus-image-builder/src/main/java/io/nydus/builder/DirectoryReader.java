@@ -63,6 +63,8 @@ final class DirectoryReader {
                 long size = ((Number) a.get("size")).longValue();
                 try (InputStream in = Files.newInputStream(p)) {
                     pipeline.addFile(inode, in, size);
+                } catch (ChunkPipeline.SourceReadException e) {
+                    throw new IOException(p + ": " + e.getMessage() + " (was the file changed during the build?)", e);
                 }
             }
             if (!FileMode.isDir(mode) && nlink > 1) {

@@ -135,13 +135,8 @@ final class TarLayerReader {
                 long size = e.isSparse() ? e.getRealSize() : e.getSize();
                 try {
                     pipeline.addFile(inode, tar, size);
-                } catch (BadInputException ex) {
-                    throw ex;
-                } catch (IOException ex) {
-                    if (ex.getMessage() != null && ex.getMessage().startsWith("file data ended")) {
-                        throw new BadInputException("truncated tar: " + name + ": " + ex.getMessage(), ex);
-                    }
-                    throw ex;
+                } catch (ChunkPipeline.SourceReadException ex) {
+                    throw new BadInputException("corrupt or truncated tar at '" + name + "': " + ex.getMessage(), ex);
                 }
             }
             tree.put(comps, inode);

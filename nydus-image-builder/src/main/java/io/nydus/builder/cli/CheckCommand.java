@@ -6,6 +6,8 @@ import io.nydus.rafs.RafsSuper;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -15,6 +17,9 @@ import picocli.CommandLine.Parameters;
 final class CheckCommand implements Callable<Integer>, LoggingOptions.Holder {
     @Mixin
     LoggingOptions logging;
+
+    @Spec
+    CommandSpec spec;
 
     @Parameters(paramLabel = "BOOTSTRAP", arity = "0..1", description = "Bootstrap to check.")
     Path bootstrapArg;
@@ -48,7 +53,7 @@ final class CheckCommand implements Callable<Integer>, LoggingOptions.Holder {
         try (RafsSuper sb = BootstrapArg.open(b)) {
             Checker.Report r = Checker.check(sb, blob, blobDir);
             if (verbose) {
-                System.out.printf("%s: RAFS %s, %d inodes, %d files, %d chunks (%d verified against blob data), %d blobs: OK%n",
+                spec.commandLine().getOut().printf("%s: RAFS %s, %d inodes, %d files, %d chunks (%d verified against blob data), %d blobs: OK%n",
                         b, sb.version(), r.inodes(), r.files(), r.chunks(), r.verifiedChunks(), r.blobs());
             }
             if (outputJson != null) {

@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -21,6 +23,9 @@ import picocli.CommandLine.Parameters;
 final class CreateCommand implements Callable<Integer>, LoggingOptions.Holder {
     @Mixin
     LoggingOptions logging;
+
+    @Spec
+    CommandSpec spec;
 
     @Parameters(paramLabel = "SOURCE", description = "Source directory or tar file ('-' reads the tar from stdin).")
     String source;
@@ -159,7 +164,7 @@ final class CreateCommand implements Callable<Integer>, LoggingOptions.Holder {
         CreateResult r = ImageCreator.create(o);
         if (logging.warnings()) {
             for (String w : r.warnings()) {
-                logging.log("warning: " + w);
+                logging.log(spec.commandLine().getErr(), "warning: " + w);
             }
         }
         if (outputJson != null) {

@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -18,6 +20,9 @@ import picocli.CommandLine.Parameters;
 final class InspectCommand implements Callable<Integer>, LoggingOptions.Holder {
     @Mixin
     LoggingOptions logging;
+
+    @Spec
+    CommandSpec spec;
 
     @Parameters(paramLabel = "BOOTSTRAP", description = "Bootstrap (or blob with an inlined bootstrap).")
     Path bootstrap;
@@ -38,13 +43,13 @@ final class InspectCommand implements Callable<Integer>, LoggingOptions.Holder {
         try (RafsSuper sb = BootstrapArg.open(bootstrap)) {
             Inspector in = new Inspector(sb);
             if (request != null) {
-                System.out.print(in.answer(request));
+                spec.commandLine().getOut().print(in.answer(request));
                 return 0;
             }
             BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             while (true) {
-                System.out.print("Inspecting Rafs :> ");
-                System.out.flush();
+                spec.commandLine().getOut().print("Inspecting Rafs :> ");
+                spec.commandLine().getOut().flush();
                 String line = r.readLine();
                 if (line == null || line.trim().equals("exit") || line.trim().equals("q")) {
                     return 0;
@@ -53,9 +58,9 @@ final class InspectCommand implements Callable<Integer>, LoggingOptions.Holder {
                     continue;
                 }
                 try {
-                    System.out.print(in.answer(line));
+                    spec.commandLine().getOut().print(in.answer(line));
                 } catch (IllegalArgumentException e) {
-                    System.out.println("error: " + e.getMessage());
+                    spec.commandLine().getOut().println("error: " + e.getMessage());
                 }
             }
         }

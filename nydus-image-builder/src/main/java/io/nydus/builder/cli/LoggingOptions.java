@@ -25,7 +25,7 @@ final class LoggingOptions {
         LoggingOptions logging();
     }
 
-    void log(String line) {
+    void log(java.io.PrintWriter err, String line) {
         if (file != null) {
             try {
                 java.nio.file.Files.writeString(file, line + "\n", java.nio.file.StandardOpenOption.CREATE,
@@ -35,6 +35,6 @@ final class LoggingOptions {
                 // fall back to stderr
             }
         }
-        System.err.println(line);
+        err.println(line);
     }
 }

@@ -22,8 +22,14 @@ public final class NydusImage implements Runnable {
 
     /** Runs a command line and returns the exit code: 0 success, 1 failure, 2 bad usage. */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Like {@link #run(String...)} with the given standard output and error. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new NydusImage());
-        cl.setErr(new PrintWriter(System.err, true));
+        cl.setOut(out);
+        cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("error: " + Failures.message(ex));
             if (Failures.debug(cmd)) {

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -16,6 +18,9 @@ import picocli.CommandLine.Option;
 final class StatCommand implements Callable<Integer>, LoggingOptions.Holder {
     @Mixin
     LoggingOptions logging;
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = {"-B", "--bootstrap"}, description = "A bootstrap (repeatable).")
     List<Path> bootstraps = new ArrayList<>();
@@ -50,15 +55,15 @@ final class StatCommand implements Callable<Integer>, LoggingOptions.Holder {
         }
         DedupStat.Report r = DedupStat.stat(all, target);
         for (DedupStat.ImageStat s : r.images()) {
-            System.out.printf("%s: %d files, %d chunks, %d bytes; %d unique chunks, %d bytes%n", s.name(), s.files(),
+            spec.commandLine().getOut().printf("%s: %d files, %d chunks, %d bytes; %d unique chunks, %d bytes%n", s.name(), s.files(),
                     s.chunks(), s.chunkBytes(), s.uniqueChunks(), s.uniqueBytes());
         }
         if (!r.images().isEmpty()) {
-            System.out.printf("all: %d unique chunks, %d of %d bytes (dedup ratio %.3f)%n", r.uniqueChunks(),
+            spec.commandLine().getOut().printf("all: %d unique chunks, %d of %d bytes (dedup ratio %.3f)%n", r.uniqueChunks(),
                     r.uniqueBytes(), r.totalBytes(), r.totalBytes() == 0 ? 1.0 : (double) r.uniqueBytes() / r.totalBytes());
         }
         if (r.target() != null) {
-            System.out.printf("target %s: %d of %d unique chunks (%d of %d bytes) already in the other images%n",
+            spec.commandLine().getOut().printf("target %s: %d of %d unique chunks (%d of %d bytes) already in the other images%n",
                     r.target().name(), r.targetChunksInOthers(), r.target().uniqueChunks(), r.targetBytesInOthers(),
                     r.target().uniqueBytes());
         }

@@ -114,6 +114,9 @@ public final class CiTable {
     /** Encodes one V2 entry of a plain (not zran, not batch) chunk. */
     public static void writeV2(ByteBuffer out, long uncompressedOffset, int uncompressedSize, long compressedOffset,
             int compressedSize, boolean compressed, Integer crc32) {
+        if (compressedSize >= (1 << 24) || uncompressedSize > (1 << 24)) {
+            throw new IllegalArgumentException("chunk too large for a V2 ci entry");
+        }
         long flags = (compressed ? V2_COMPRESSED : 0) | (crc32 != null ? V2_HAS_CRC32 : 0);
         long u = ((uncompressedOffset >>> 12) & 0xFFFF_FFFFL) | (((uncompressedSize - 1L) & 0xFF_FFFF) << 32)
                 | (flags << 56);

@@ -356,6 +356,16 @@ public final class RafsV5Super extends RafsSuper {
                     seen.set((int) c);
                     int cpos = recordPos(c);
                     RafsV5InodeRecord cr = rec(cpos);
+                    // Readers follow i_ino, so it must not lead anywhere the index walk did not go: a directory is
+                    // its own inode, a hard link points at an earlier non-directory of the same type.
+                    if (FileMode.isDir(cr.mode())) {
+                        RafsFormatException.require(cr.ino() == c, "v5 directory %d has i_ino %d", c, cr.ino());
+                    } else if (cr.ino() != c) {
+                        RafsFormatException.require(cr.ino() >= 1 && cr.ino() < c, "v5 inode %d: hard link to %d", c, cr.ino());
+                        RafsV5InodeRecord target = record(cr.ino());
+                        RafsFormatException.require((target.mode() & FileMode.S_IFMT) == (cr.mode() & FileMode.S_IFMT)
+                                && target.ino() == cr.ino(), "v5 inode %d: hard link to an inode of another kind", c);
+                    }
                     byte[] nm = name(cpos, cr);
                     RafsFormatException.require(nm.length > 0 && (prev == null || Arrays.compareUnsigned(prev, nm) < 0),
                             "v5 directory %d: children not sorted by name", idx);

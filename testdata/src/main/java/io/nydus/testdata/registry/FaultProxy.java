@@ -50,7 +50,9 @@ public final class FaultProxy implements AutoCloseable {
         /** Headers and half the body are sent, then nothing for {@link #stallMillis}, then the connection closes. */
         STALL,
         /** The full answer with one byte of the body inverted. */
-        FLIP_BYTE
+        FLIP_BYTE,
+        /** The request is forwarded without its Range header: a 200 answer with the whole blob. */
+        FULL_BODY
     }
 
     /** A request as the proxy saw it. */
@@ -247,6 +249,10 @@ public final class FaultProxy implements AutoCloseable {
                     }
                     default -> {
                     }
+                }
+                if (fault == Fault.FULL_BODY) {
+                    head = new ArrayList<>(head);
+                    head.removeIf(h -> h.toLowerCase(Locale.ROOT).startsWith("range:"));
                 }
                 Upstream answer = forward(req, head, body);
                 if (!relay(answer, fault, req.method().equals("HEAD"), out)) {

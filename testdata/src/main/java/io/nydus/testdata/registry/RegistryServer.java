@@ -73,6 +73,11 @@ public final class RegistryServer implements AutoCloseable {
         return start(work, "", freePort(), work.resolve("registry"), tls, "https", cert);
     }
 
+    /** Starts a plain registry whose Location headers are relative ({@code http.relativeurls}). */
+    public static RegistryServer withRelativeUrls(Path work) throws IOException {
+        return start(work, "", freePort(), work.resolve("registry"), "  relativeurls: true\n", "http", null);
+    }
+
     /** Starts a second registry process serving the same storage directory (for example on a shaped port). */
     public static RegistryServer sharingStorage(Path work, RegistryServer other, int port) throws IOException {
         return start(work, "", port, other.storage());

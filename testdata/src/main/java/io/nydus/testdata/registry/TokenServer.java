@@ -49,6 +49,7 @@ public final class TokenServer implements AutoCloseable {
     private volatile boolean postEnabled = true;
     private volatile boolean omitExpiresIn;
     private volatile boolean accessTokenOnly;
+    private final AtomicInteger useless = new AtomicInteger();
     private final List<String> scopesSeen = java.util.Collections.synchronizedList(new ArrayList<>());
 
     private TokenServer(HttpServer server, Path certificate, PrivateKey key, String certDerBase64) {
@@ -127,6 +128,12 @@ public final class TokenServer implements AutoCloseable {
     /** Answers with {@code access_token} only (the OAuth2 field name) instead of both names. */
     public TokenServer accessTokenOnly(boolean only) {
         this.accessTokenOnly = only;
+        return this;
+    }
+
+    /** The next {@code n} tokens grant nothing (the registry will refuse them), as a revoked token would. */
+    public TokenServer issueUselessTokens(int n) {
+        useless.set(n);
         return this;
     }
 
@@ -228,6 +235,9 @@ public final class TokenServer implements AutoCloseable {
                     access.add("{\"type\":\"repository\",\"name\":" + jsonString(name) + ",\"actions\":["
                             + String.join(",", actions) + "]}");
                 }
+            }
+            if (useless.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                access.clear();
             }
             String token = sign(authenticated ? user : "", first(params, "service"), access);
             issued.incrementAndGet();
