@@ -1,0 +1,44 @@
+package io.nydus.snapshotter;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs a command to completion; non-zero exit → IOException carrying its output. */
+final class Cmd {
+    private Cmd() {
+    }
+
+    record Result(int exit, String out) {
+    }
+
+    static String run(String... cmd) throws IOException {
+        Result r = exec(List.of(cmd), 300);
+        if (r.exit() != 0) {
+            throw new IOException(String.join(" ", cmd) + " exited " + r.exit() + ": " + r.out().strip());
+        }
+        return r.out();
+    }
+
+    static Result exec(List<String> cmd, int timeoutSeconds) throws IOException {
+        Path out = Files.createTempFile("cmd-", ".out");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                throw new IOException(String.join(" ", cmd) + " timed out after " + timeoutSeconds + " s: "
+                        + Files.readString(out, StandardCharsets.UTF_8).strip());
+            }
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } finally {
+            Files.deleteIfExists(out);
+        }
+    }
+}
