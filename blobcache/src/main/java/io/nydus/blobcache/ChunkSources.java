@@ -1,6 +1,7 @@
 package io.nydus.blobcache;
 
 import io.nydus.blobcache.cache.CacheConfig;
+import io.nydus.blobcache.cache.CachedChunkSource;
 import io.nydus.rafs.BlobInfo;
 import io.nydus.rafs.Compressor;
 import io.nydus.rafs.Digester;
@@ -12,9 +13,17 @@ public final class ChunkSources {
     private ChunkSources() {
     }
 
+    /**
+     * A {@link CachedChunkSource} for cache types {@code blobcache} / {@code filecache}; otherwise (no cache,
+     * {@code dummycache}) a {@link DirectChunkSource} that reads every chunk from the backend.
+     *
+     * @throws IllegalArgumentException for a local cache config it cannot serve (no work dir, compressed=true)
+     */
     public static ChunkSource open(List<BlobInfo> blobs, Compressor compressor, Digester digester, BlobBackend backend,
             CacheConfig config) throws IOException {
-        // The local chunk cache is plugged in here once it exists; until then every read goes to the backend.
+        if (config.isLocalCache()) {
+            return new CachedChunkSource(blobs, compressor, digester, backend, config);
+        }
         return new DirectChunkSource(blobs, compressor, digester, backend, config.validate());
     }
 }

@@ -30,7 +30,11 @@ public final class DirectChunkSource implements ChunkSource {
         this.verify = verify;
     }
 
-    /** Fetches, decompresses and (when enabled and the digest is known) verifies one chunk. */
+    /**
+     * Fetches, decompresses and (when enabled and the digest is known) verifies one chunk. A chunk that fails to
+     * decompress or verify is fetched once more (the transfer may have been corrupted); if it fails again the read
+     * fails: bad bytes are never returned.
+     */
     public byte[] load(ChunkInfo chunk, ReadPriority priority) throws IOException {
         if (chunk.isHole()) {
             return new byte[chunk.uncompressedSize()];
@@ -40,12 +44,31 @@ public final class DirectChunkSource implements ChunkSource {
                     + " is not in the bootstrap's chunk table; a blob meta is needed to read it");
         }
         BlobInfo blob = blobs.get(chunk.blobIndex());
+        try {
+            return fetch(blob, chunk, priority);
+        } catch (CorruptChunkException first) {
+            try {
+                return fetch(blob, chunk, priority);
+            } catch (CorruptChunkException second) {
+                throw new IOException(second.getMessage() + " (fetched twice)", second);
+            }
+        }
+    }
+
+    private byte[] fetch(BlobInfo blob, ChunkInfo chunk, ReadPriority priority) throws IOException {
         byte[] stored = new byte[chunk.compressedSize()];
         backend.read(blob.blobId(), chunk.compressedOffset(), stored, 0, stored.length, priority);
         try {
             return StoredChunk.decode(chunk, stored, compressor, verify ? digester : null, blob.blobId());
-        } catch (RafsFormatException e) {
-            throw new IOException(e.getMessage(), e);
+        } catch (RafsFormatException | IndexOutOfBoundsException e) {
+            throw new CorruptChunkException(e.getMessage(), e);
+        }
+    }
+
+    /** Chunk bytes that do not decompress or verify. */
+    private static final class CorruptChunkException extends IOException {
+        CorruptChunkException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

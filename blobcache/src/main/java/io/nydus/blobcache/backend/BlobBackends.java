@@ -36,6 +36,8 @@ public final class BlobBackends {
                 }
                 return new LocalFsBackend(dir, alt, file);
             }
+            case RegistryBackend.TYPE:
+                return RegistryBackend.fromConfig(config, warnings);
             default:
                 throw new IllegalArgumentException("unsupported backend type '" + type + "'");
         }

@@ -98,6 +98,8 @@ public final class RegistryServer implements AutoCloseable {
         Path log = work.resolve("registry-" + port + ".log");
         Process p = new ProcessBuilder("docker-registry", "serve", config.toString()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
+        // a test JVM that dies without closing its registries must not leave them running
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
         RegistryServer r = new RegistryServer(work, port, p, storage, scheme, certificate);
         r.awaitReady(log);
         return r;

@@ -34,6 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class TokenServer implements AutoCloseable {
     public static final String ISSUER = "test-issuer";
     public static final String SERVICE = "test-registry";
+    /** How long after {@code exp} docker-registry 2.8 still accepts a token. */
+    public static final int REGISTRY_LEEWAY_SECONDS = 60;
 
     private final HttpServer server;
     private final Path certificate;
@@ -50,6 +52,7 @@ public final class TokenServer implements AutoCloseable {
     private volatile boolean omitExpiresIn;
     private volatile boolean accessTokenOnly;
     private final AtomicInteger useless = new AtomicInteger();
+    private volatile boolean strictExpiry;
     private final List<String> scopesSeen = java.util.Collections.synchronizedList(new ArrayList<>());
 
     private TokenServer(HttpServer server, Path certificate, PrivateKey key, String certDerBase64) {
@@ -128,6 +131,16 @@ public final class TokenServer implements AutoCloseable {
     /** Answers with {@code access_token} only (the OAuth2 field name) instead of both names. */
     public TokenServer accessTokenOnly(boolean only) {
         this.accessTokenOnly = only;
+        return this;
+    }
+
+    /**
+     * docker-registry accepts a token up to {@value #REGISTRY_LEEWAY_SECONDS} s after its {@code exp} (clock skew
+     * leeway). With strict expiry the {@code exp} claim is moved back by that much, so that the registry refuses a
+     * token exactly when {@code expires_in} says it expires: a client that does not renew its tokens then fails.
+     */
+    public TokenServer strictExpiry(boolean strict) {
+        this.strictExpiry = strict;
         return this;
     }
 
@@ -258,10 +271,11 @@ public final class TokenServer implements AutoCloseable {
 
     private String sign(String subject, String service, List<String> access) throws IOException {
         long now = Instant.now().getEpochSecond();
+        long exp = now + expiresInSeconds - (strictExpiry ? REGISTRY_LEEWAY_SECONDS : 0);
         String header = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"x5c\":[" + jsonString(certDerBase64) + "]}";
         String claims = "{\"iss\":" + jsonString(ISSUER) + ",\"sub\":" + jsonString(subject) + ",\"aud\":"
-                + jsonString(service == null ? SERVICE : service) + ",\"exp\":" + (now + expiresInSeconds)
-                + ",\"nbf\":" + (now - 1) + ",\"iat\":" + now + ",\"jti\":" + jsonString(UUID.randomUUID().toString())
+                + jsonString(service == null ? SERVICE : service) + ",\"exp\":" + exp
+                + ",\"nbf\":" + Math.min(now - 1, exp) + ",\"iat\":" + now + ",\"jti\":" + jsonString(UUID.randomUUID().toString())
                 + ",\"access\":[" + String.join(",", access) + "]}";
         Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
         String signingInput = b64.encodeToString(header.getBytes(StandardCharsets.UTF_8)) + "."

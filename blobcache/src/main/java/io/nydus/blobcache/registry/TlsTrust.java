@@ -1,0 +1,197 @@
+package io.nydus.blobcache.registry;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+/** The TLS trust of a registry connection: the system CAs plus {@code ca_cert_files}, or none at all with skip_verify. */
+final class TlsTrust {
+    private TlsTrust() {
+    }
+
+    static SSLContext sslContext(boolean skipVerify, List<Path> caCertFiles) throws IOException {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            TrustManager tm = skipVerify ? new TrustAll() : new LazyTrust(readCertificates(caCertFiles));
+            ctx.init(null, new TrustManager[] {tm}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads every certificate of the PEM files now, so that a bad file is reported when the client is made. */
+    private static List<X509Certificate> readCertificates(List<Path> files) throws IOException,
+            GeneralSecurityException {
+        List<X509Certificate> out = new java.util.ArrayList<>();
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        for (Path p : files) {
+            int n = 0;
+            try (InputStream in = Files.newInputStream(p)) {
+                for (Certificate c : cf.generateCertificates(in)) {
+                    out.add((X509Certificate) c);
+                    n++;
+                }
+            } catch (java.security.cert.CertificateException e) {
+                throw new IOException("ca_cert_files: " + p + ": not a PEM certificate: " + e.getMessage());
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new IOException("ca_cert_files: " + p + ": no such file");
+            } catch (IOException e) {
+                throw new IOException("ca_cert_files: " + p + ": " + e.getMessage());
+            }
+            if (n == 0) {
+                throw new IOException("ca_cert_files: " + p + ": no certificate in file");
+            }
+        }
+        return out;
+    }
+
+    /** The system CAs plus {@code extra}. */
+    private static X509ExtendedTrustManager systemPlus(List<X509Certificate> extra) throws GeneralSecurityException,
+            IOException {
+        TrustManagerFactory sys = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        sys.init((KeyStore) null);
+        X509ExtendedTrustManager system = (X509ExtendedTrustManager) sys.getTrustManagers()[0];
+        if (extra.isEmpty()) {
+            return system;
+        }
+        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+        ks.load(null, null);
+        int i = 0;
+        for (X509Certificate c : system.getAcceptedIssuers()) {
+            ks.setCertificateEntry("system-" + i++, c);
+        }
+        for (X509Certificate c : extra) {
+            ks.setCertificateEntry("ca-" + i++, c);
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        return (X509ExtendedTrustManager) tmf.getTrustManagers()[0];
+    }
+
+    /**
+     * The system trust store is loaded at the first TLS handshake, not when the client is made: loading it takes
+     * a few hundred milliseconds, which a daemon reading a plain-HTTP registry (or a test) would pay for nothing.
+     * The delegate is an extended trust manager, so the host name is still checked.
+     */
+    private static final class LazyTrust extends X509ExtendedTrustManager {
+        private final List<X509Certificate> extra;
+        private volatile X509ExtendedTrustManager delegate;
+
+        LazyTrust(List<X509Certificate> extra) {
+            this.extra = List.copyOf(extra);
+        }
+
+        private X509ExtendedTrustManager delegate() throws java.security.cert.CertificateException {
+            X509ExtendedTrustManager d = delegate;
+            if (d == null) {
+                synchronized (this) {
+                    d = delegate;
+                    if (d == null) {
+                        try {
+                            d = systemPlus(extra);
+                        } catch (GeneralSecurityException | IOException e) {
+                            throw new java.security.cert.CertificateException("cannot load the trust store: "
+                                    + e.getMessage(), e);
+                        }
+                        delegate = d;
+                    }
+                }
+            }
+            return d;
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            delegate().checkClientTrusted(chain, authType);
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            delegate().checkServerTrusted(chain, authType);
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws java.security.cert.CertificateException {
+            delegate().checkClientTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws java.security.cert.CertificateException {
+            delegate().checkServerTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws java.security.cert.CertificateException {
+            delegate().checkClientTrusted(chain, authType, engine);
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws java.security.cert.CertificateException {
+            delegate().checkServerTrusted(chain, authType, engine);
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            try {
+                return delegate().getAcceptedIssuers();
+            } catch (java.security.cert.CertificateException e) {
+                return new X509Certificate[0];
+            }
+        }
+    }
+
+    /**
+     * Accepts every server certificate and, being an extended trust manager, also skips the host name check that the
+     * JDK would otherwise add around a plain one.
+     */
+    private static final class TrustAll extends X509ExtendedTrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+}

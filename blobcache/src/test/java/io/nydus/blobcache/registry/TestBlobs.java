@@ -1,0 +1,25 @@
+package io.nydus.blobcache.registry;
+
+import java.util.HexFormat;
+import java.util.Random;
+
+/** Random blobs and their digests for registry tests. */
+final class TestBlobs {
+    private TestBlobs() {
+    }
+
+    static byte[] random(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    static String digest(byte[] b) {
+        return "sha256:" + HexFormat.of().formatHex(io.nydus.rafs.Digester.sha256().digest(b));
+    }
+
+    /** The hex part of a sha256 digest: the nydus blob id. */
+    static String id(String digest) {
+        return digest.substring("sha256:".length());
+    }
+}
