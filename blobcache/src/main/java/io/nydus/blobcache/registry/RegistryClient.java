@@ -82,6 +82,8 @@ public final class RegistryClient implements AutoCloseable {
     private volatile AuthChallenge challenge;
     private volatile String scheme;
     private volatile DragonflyProxy proxy;
+    /** The fast data path of range reads; the general path below handles every other case. */
+    private final RangeConnections rangeConnections;
 
     public RegistryClient(RegistrySettings settings) throws IOException {
         this.settings = settings;
@@ -92,6 +94,8 @@ public final class RegistryClient implements AutoCloseable {
         this.tokenEndpoint = new TokenEndpoint(http, settings.timeout(), settings.userAgent());
         this.backoff = new RetryBackoff(settings.retryBackoff());
         this.proxy = settings.proxy() == null ? null : newProxy(settings.proxy());
+        this.rangeConnections = new RangeConnections(ssl, !settings.skipVerify(), (int) settings.timeout().toMillis(),
+                (int) settings.connectTimeout().toMillis());
     }
 
     /**
@@ -177,8 +181,57 @@ public final class RegistryClient implements AutoCloseable {
         long last = offset + len - 1;
         Call c = blobCall("GET", repo, digest, priority, " bytes " + offset + "-" + last);
         c.headers.put("Range", "bytes=" + offset + "-" + last);
+        if (proxy == null && fastRead(c, offset, dst, dstOff, len)) {
+            return;
+        }
         c.sink = (info, activity) -> rangeSink(info, offset, dst, dstOff, len, activity);
         execute(c);
+    }
+
+    /**
+     * Tries the plain data path (see {@link RangeConnections}); false sends the read down the general path. Redirects
+     * it meets are learnt (and followed once) here, and an expired cached blob URL is dropped, as the general path
+     * would, so that neither path asks the registry twice for one read.
+     */
+    private boolean fastRead(Call c, long offset, byte[] dst, int dstOff, int len) {
+        for (int hop = 0; hop < 2; hop++) {
+            URI redirect = redirects.get(c.redirectKey);
+            Map<String, String> h = new LinkedHashMap<>();
+            h.put("User-Agent", settings.userAgent());
+            h.putAll(settings.extraHeaders());
+            if (redirect == null) {
+                String authz;
+                try {
+                    authz = authorization(c.scopes);
+                } catch (IOException e) {
+                    return false;
+                }
+                if (authz != null) {
+                    h.put("Authorization", authz);
+                }
+            }
+            h.putAll(c.headers);
+            URI uri = redirect != null ? redirect : registryUri(c);
+            RangeConnections.Answer a = rangeConnections.read(uri, h, offset, dst, dstOff, len);
+            if (a.done()) {
+                return true;
+            }
+            int st = a.status();
+            if (redirect != null && (st == 401 || st == 403)) {
+                redirects.remove(c.redirectKey, redirect);
+                return false;
+            }
+            if (redirect == null && st >= 300 && st < 400 && st != 304 && a.location() != null) {
+                try {
+                    redirects.put(c.redirectKey, rewriteRedirect(uri, a.location(), c.what));
+                } catch (IOException e) {
+                    return false;
+                }
+                continue;
+            }
+            return false;
+        }
+        return false;
     }
 
     private static HttpResponse.BodySubscriber<Object> rangeSink(HttpResponse.ResponseInfo info, long offset, byte[] dst,
@@ -866,6 +919,7 @@ public final class RegistryClient implements AutoCloseable {
 
     @Override
     public void close() {
+        rangeConnections.close();
         DragonflyProxy px = proxy;
         if (px != null) {
             px.close();
