@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cold fetch of a 200 MB blob from a real docker-registry through RegistryBackend (1 MiB range reads, as nydusd
-# issues them; sequential and with 4 threads) against curl fetching the same blob: whole, and in 1 MiB ranges.
+# issues them on demand, sequential and with 4 threads; and 16 MiB reads on 4 threads, as a merged prefetch of a
+# whole blob issues them) against curl fetching the same blob: whole, and in 1 MiB ranges.
 #
 # usage: bench/backend-fetch.sh [SIZE_MB]        (run from anywhere; needs docker-registry, curl, mvn, java 17)
 # Prints MB/s for each way and the ratio of the backend to curl (target >= 0.8).
@@ -110,7 +111,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * args: host repo blob-id threads. Fetches the blob twice, each time through a new RegistryBackend (the first in a
+ * args: host repo blob-id threads read-size. Fetches the blob twice, each time through a new RegistryBackend (the first in a
  * fresh JVM: no JIT, no connections) and prints both durations in seconds. Verifies the sha256 of what it read.
  */
 public class BackendFetch {
@@ -124,7 +125,7 @@ public class BackendFetch {
             try (BlobBackend b = BlobBackends.create("registry", new ObjectMapper().readTree(config), new ArrayList<>())) {
                 long size = b.blobSize(a[2]);
                 byte[] dst = new byte[(int) size];
-                int chunk = 1 << 20;
+                int chunk = Integer.parseInt(a[4]);
                 AtomicLong next = new AtomicLong();
                 ExecutorService pool = Executors.newFixedThreadPool(threads);
                 List<Future<?>> fs = new ArrayList<>();
@@ -154,9 +155,10 @@ public class BackendFetch {
 }
 JAVA
 javac -d "$WORK/bench-classes" -cp "$CP" "$WORK/BackendFetch.java"
-run_backend() { java -cp "$CP:$WORK/bench-classes" BackendFetch "127.0.0.1:$PORT" "$REPO" "${DIGEST#sha256:}" "$1"; }
-read -r B1_COLD B1_WARM <<<"$(run_backend 1)"
-read -r B4_COLD B4_WARM <<<"$(run_backend 4)"
+run_backend() { java -cp "$CP:$WORK/bench-classes" BackendFetch "127.0.0.1:$PORT" "$REPO" "${DIGEST#sha256:}" "$1" "$2"; }
+read -r B1_COLD B1_WARM <<<"$(run_backend 1 1048576)"
+read -r B4_COLD B4_WARM <<<"$(run_backend 4 1048576)"
+read -r P4_COLD P4_WARM <<<"$(run_backend 4 16777216)"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 row() { printf '%-52s %6s MB/s\n' "$1" "$2"; }
@@ -174,5 +176,7 @@ backend_row "RegistryBackend, 1 MiB reads, 1 thread, cold JVM" "$B1_COLD" "$CURL
 backend_row "RegistryBackend, 1 MiB reads, 1 thread, 2nd fetch" "$B1_WARM" "$CURL_RANGES_1"
 backend_row "RegistryBackend, 1 MiB reads, 4 threads, cold JVM" "$B4_COLD" "$CURL_RANGES_4"
 backend_row "RegistryBackend, 1 MiB reads, 4 threads, 2nd fetch" "$B4_WARM" "$CURL_RANGES_4"
+backend_row "RegistryBackend, 16 MiB reads (merged prefetch), 4 threads, cold JVM" "$P4_COLD" "$CURL_WHOLE"
+backend_row "RegistryBackend, 16 MiB reads (merged prefetch), 4 threads, 2nd" "$P4_WARM" "$CURL_WHOLE"
 echo "(cold JVM: a new process, no JIT, no connections; 2nd fetch: a new backend in the same JVM; target >= 0.8)"
 echo "(load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg))"
