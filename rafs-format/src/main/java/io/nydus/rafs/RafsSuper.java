@@ -35,6 +35,7 @@ public abstract class RafsSuper implements Closeable {
     public static final long MAX_BOOTSTRAP = Integer.MAX_VALUE;
 
     protected final ByteBuffer buf;
+    private volatile List<BlobInfo> blobs = List.of();
 
     protected RafsSuper(ByteBuffer buf) {
         this.buf = buf;
@@ -127,10 +128,23 @@ public abstract class RafsSuper implements Closeable {
         return (flags() & SuperFlags.EXPLICIT_UID_GID) != 0;
     }
 
-    public abstract List<BlobInfo> blobs();
+    /** The blob table: chunks name their blob by its index here. */
+    public List<BlobInfo> blobs() {
+        return blobs;
+    }
 
-    /** Sets the id of blobs whose id is the inline-meta placeholder. */
-    protected abstract void replacePlaceholderBlobIds(String blobId);
+    protected void setBlobs(List<BlobInfo> list) {
+        blobs = List.copyOf(list);
+    }
+
+    /** Sets the id of blobs whose id is the inline-meta placeholder (the blob's own id is only known outside). */
+    protected void replacePlaceholderBlobIds(String blobId) {
+        List<BlobInfo> out = new ArrayList<>();
+        for (BlobInfo bi : blobs) {
+            out.add(bi.blobId().equals(BlobInfo.PLACEHOLDER_ID) ? bi.toBuilder().blobId(blobId).build() : bi);
+        }
+        blobs = List.copyOf(out);
+    }
 
     public abstract long rootIno();
 

@@ -23,7 +23,6 @@ public final class RafsV5Super extends RafsSuper {
     private final RafsV5SuperBlock sb;
     private final int entries;
     private final int tableOffset;
-    private volatile List<BlobInfo> blobs;
     /** Pre-1.0 inode records (see {@link RafsV5InodeRecord#readLegacy}). */
     private final boolean legacy;
 
@@ -67,7 +66,7 @@ public final class RafsV5Super extends RafsSuper {
             }
             list.add(bi.build());
         }
-        this.blobs = List.copyOf(list);
+        setBlobs(list);
         this.legacy = RafsV5InodeRecord.isLegacyRoot(b, recordPos(1));
         validateTree();
     }
@@ -102,20 +101,6 @@ public final class RafsV5Super extends RafsSuper {
     @Override
     public int chunkSize() {
         return sb.blockSize();
-    }
-
-    @Override
-    public List<BlobInfo> blobs() {
-        return blobs;
-    }
-
-    @Override
-    protected void replacePlaceholderBlobIds(String blobId) {
-        List<BlobInfo> out = new ArrayList<>();
-        for (BlobInfo bi : blobs) {
-            out.add(bi.blobId().equals(BlobInfo.PLACEHOLDER_ID) ? bi.toBuilder().blobId(blobId).build() : bi);
-        }
-        blobs = List.copyOf(out);
     }
 
     public RafsV5SuperBlock superBlock() {
@@ -298,8 +283,8 @@ public final class RafsV5Super extends RafsSuper {
                     r.childCount(), r.size());
             c = ChunkRecord.read(buf, base + ChunkRecord.SIZE * index);
         }
-        RafsFormatException.require(c.blobIndex() >= 0 && c.blobIndex() < blobs.size(),
-                "v5 inode %d: chunk %d refers to blob %d of %d", ino, index, c.blobIndex(), blobs.size());
+        RafsFormatException.require(c.blobIndex() >= 0 && c.blobIndex() < blobs().size(),
+                "v5 inode %d: chunk %d refers to blob %d of %d", ino, index, c.blobIndex(), blobs().size());
         RafsFormatException.require(c.fileOffset() == fileOffset && c.uncompressedSize() == expected,
                 "v5 inode %d: chunk %d has file offset %d and size %d, expected %d and %d", ino, index, c.fileOffset(),
                 c.uncompressedSize(), fileOffset, expected);

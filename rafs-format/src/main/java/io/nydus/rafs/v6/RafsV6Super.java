@@ -24,7 +24,6 @@ public final class RafsV6Super extends RafsSuper {
     private final int blockSize;
     private final long metaAddr;
     private final long maxNid;
-    private volatile List<BlobInfo> blobs;
     private final ChunkTableIndex chunkIndex;
 
     public RafsV6Super(ByteBuffer b) {
@@ -58,7 +57,7 @@ public final class RafsV6Super extends RafsSuper {
                     "device slot %d names blob %s, blob table says %s", i, dev.blobId(), blob.blobId());
             list.add(blob);
         }
-        this.blobs = List.copyOf(list);
+        setBlobs(list);
 
         long pto = ext.prefetchTableOffset();
         long pts = ext.prefetchTableSize() & 0xFFFF_FFFFL;
@@ -87,20 +86,6 @@ public final class RafsV6Super extends RafsSuper {
     @Override
     public int chunkSize() {
         return ext.chunkSize();
-    }
-
-    @Override
-    public List<BlobInfo> blobs() {
-        return blobs;
-    }
-
-    @Override
-    protected void replacePlaceholderBlobIds(String blobId) {
-        List<BlobInfo> out = new ArrayList<>();
-        for (BlobInfo bi : blobs) {
-            out.add(bi.blobId().equals(BlobInfo.PLACEHOLDER_ID) ? bi.toBuilder().blobId(blobId).build() : bi);
-        }
-        blobs = List.copyOf(out);
     }
 
     @Override
@@ -324,9 +309,9 @@ public final class RafsV6Super extends RafsSuper {
         RafsFormatException.require(blkaddr != NULL_ADDR, "inode nid %d: chunk %d is a hole (not supported)", nid, index);
         int blobIndex = (hi & 0xFF) - 1;
         int ci = lo | ((hi >>> 8) << 16);
-        RafsFormatException.require(blobIndex >= 0 && blobIndex < blobs.size(),
-                "inode nid %d: chunk %d refers to blob %d of %d", nid, index, blobIndex, blobs.size());
-        BlobInfo blob = blobs.get(blobIndex);
+        RafsFormatException.require(blobIndex >= 0 && blobIndex < blobs().size(),
+                "inode nid %d: chunk %d refers to blob %d of %d", nid, index, blobIndex, blobs().size());
+        BlobInfo blob = blobs().get(blobIndex);
         RafsFormatException.require(ci < blob.chunkCount(), "inode nid %d: chunk %d index %d beyond blob %s (%d chunks)",
                 nid, index, ci, blob.blobId(), blob.chunkCount());
         long fileOffset = (long) index * chunkSize();
