@@ -1,0 +1,19 @@
+package io.nydus.nydusify;
+
+import io.nydus.nydusify.oci.Descriptor;
+import java.nio.file.Path;
+
+/**
+ * One source layer after conversion: the nydus data blob (whose sha256 is its layer digest and, after merge, its
+ * blob id), the layer's own bootstrap (whiteouts kept), and for RAFS v6 the blob meta cache file shipped in the
+ * bootstrap layer.
+ *
+ * @param source            the OCI layer it came from
+ * @param blob              descriptor of the nydus blob layer
+ * @param blobMeta          {@code <blob id>.blob.meta} content; null for RAFS v5
+ * @param uncompressedBytes size of the layer's tar stream
+ * @param scan              what the layer's tar says about directories (for {@link DirectoryRepair})
+ */
+public record ConvertedLayer(Descriptor source, Descriptor blob, Path blobFile, Path bootstrap, byte[] blobMeta,
+        long uncompressedBytes, long chunks, long dedupedChunks, double seconds, LayerScan.Result scan) {
+}

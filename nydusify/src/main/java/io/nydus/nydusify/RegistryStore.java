@@ -1,0 +1,92 @@
+package io.nydus.nydusify;
+
+import io.nydus.blobcache.BlobBackend;
+import io.nydus.blobcache.backend.RegistryBackend;
+import io.nydus.blobcache.registry.BlobSource;
+import io.nydus.blobcache.registry.Manifest;
+import io.nydus.blobcache.registry.RegistryClient;
+import io.nydus.nydusify.oci.Descriptor;
+import io.nydus.nydusify.oci.Digests;
+import java.io.IOException;
+import java.io.InputStream;
+
+/** A repository of an OCI distribution registry, through the project's one registry client. */
+public final class RegistryStore implements ImageStore {
+    private final RegistryClient client;
+    private final String host;
+    private final String repo;
+
+    public RegistryStore(RegistryClient client, String host, String repo) {
+        this.client = client;
+        this.host = host;
+        this.repo = repo;
+    }
+
+    public RegistryClient client() {
+        return client;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public String repository() {
+        return repo;
+    }
+
+    @Override
+    public String describe() {
+        return "registry " + host + " repo " + repo;
+    }
+
+    @Override
+    public Manifest manifest(String reference) throws IOException {
+        return client.getManifest(repo, reference);
+    }
+
+    @Override
+    public InputStream openBlob(Descriptor blob) throws IOException {
+        return client.openBlob(repo, blob.digest);
+    }
+
+    @Override
+    public long blobSize(String digest) throws IOException {
+        return client.blobSize(repo, digest);
+    }
+
+    @Override
+    public boolean hasBlob(String digest) throws IOException {
+        return client.blobExists(repo, digest);
+    }
+
+    @Override
+    public PushOutcome pushBlob(Descriptor blob, BlobSource source, ImageStore from) throws IOException {
+        if (from instanceof RegistryStore r && r.host.equals(host) && !r.repo.equals(repo)) {
+            if (client.mountBlob(repo, blob.digest, r.repo)) {
+                return PushOutcome.MOUNTED;
+            }
+        }
+        client.pushBlob(repo, blob.digest, source);
+        return PushOutcome.UPLOADED;
+    }
+
+    @Override
+    public void pushManifest(String mediaType, byte[] bytes) throws IOException {
+        client.putManifest(repo, Digests.sha256(bytes), mediaType, bytes);
+    }
+
+    @Override
+    public void tag(String tag, Descriptor manifest, byte[] bytes) throws IOException {
+        client.putManifest(repo, tag == null ? manifest.digest : tag, manifest.mediaType, bytes);
+    }
+
+    @Override
+    public BlobBackend backend() {
+        return new RegistryBackend(client, repo);
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}
