@@ -95,6 +95,7 @@ public final class ImageCreator {
                 deduped[0] = pipeline.dedupedChunks();
                 deduped[1] = pipeline.dedupedBytes();
             }
+            Set<String> implicitPaths = paths(tb.tree(), tb.implicitDirs());
             Overlay.apply(base, tb.tree(), o.whiteoutSpec, tb.implicitDirs());
             Tree tree = base;
 
@@ -133,7 +134,7 @@ public final class ImageCreator {
             }
             long[] counts = count(tree);
             return new CreateResult(bootstrapPath, newBlob, blobPath, blobs, counts[0], writer.chunkCount(),
-                    deduped[0], deduped[1], warnings.summary());
+                    deduped[0], deduped[1], warnings.summary(), implicitPaths);
         }
     }
 
@@ -160,6 +161,17 @@ public final class ImageCreator {
                 in.chunks = cs;
             }
         });
+    }
+
+    /** Paths of the entries whose inode is in {@code inodes}. */
+    private static Set<String> paths(Tree tree, Set<TreeInode> inodes) {
+        Set<String> out = new java.util.TreeSet<>();
+        tree.preOrder(e -> {
+            if (inodes.contains(e.inode())) {
+                out.add(e.path());
+            }
+        });
+        return out;
     }
 
     private static long[] count(Tree tree) {

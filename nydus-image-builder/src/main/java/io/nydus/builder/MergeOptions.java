@@ -16,4 +16,9 @@ public final class MergeOptions {
     public List<Long> blobSizes;
     public List<String> blobTocDigests;
     public List<Long> blobTocSizes;
+    /**
+     * Per source, the directories its layer only implied ({@link CreateResult#implicitDirs()}): they keep the
+     * attributes of the layers below instead of made-up ones. Null or missing entries: none.
+     */
+    public List<java.util.Set<String>> implicitDirs;
 }

@@ -84,7 +84,7 @@ public final class Merger {
                 }
                 Tree upper = TreeLoader.load(layer);
                 remapAll(upper, slots);
-                Overlay.apply(base, upper, WhiteoutSpec.OCI, Set.of());
+                Overlay.apply(base, upper, WhiteoutSpec.OCI, implicitInodes(upper, o, i));
             }
         }
         List<TreeEntry> prefetch = o.prefetchPatterns == null ? List.of()
@@ -100,6 +100,20 @@ public final class Merger {
             out.commit();
         }
         return new Result(o.bootstrap, table.list(), version);
+    }
+
+    private static Set<TreeInode> implicitInodes(Tree upper, MergeOptions o, int layer) {
+        if (o.implicitDirs == null || layer >= o.implicitDirs.size() || o.implicitDirs.get(layer) == null) {
+            return Set.of();
+        }
+        Set<TreeInode> out = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (String p : o.implicitDirs.get(layer)) {
+            TreeEntry e = upper.lookup(p);
+            if (e != null && e.isDir()) {
+                out.add(e.inode());
+            }
+        }
+        return out;
     }
 
     private static int ownBlob(List<BlobInfo> blobs) {

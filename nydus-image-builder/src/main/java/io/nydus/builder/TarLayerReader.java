@@ -1,16 +1,13 @@
 package io.nydus.builder;
 
-import com.github.luben.zstd.ZstdInputStream;
 import io.nydus.rafs.FileMode;
 import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.attribute.FileTime;
 import java.util.List;
-import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
@@ -23,20 +20,43 @@ final class TarLayerReader {
     private TarLayerReader() {
     }
 
-    /** Wraps {@code raw} with the decompressor its first bytes call for. */
-    static InputStream decompressed(InputStream raw) throws IOException {
-        BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
-        in.mark(4);
-        byte[] magic = in.readNBytes(4);
-        in.reset();
-        if (magic.length >= 2 && (magic[0] & 0xFF) == 0x1F && (magic[1] & 0xFF) == 0x8B) {
-            return new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
+    /** Counts the bytes the tar parser consumed, to tell a missing archive end from a truncation. */
+    private static final class CountingStream extends java.io.FilterInputStream {
+        long count;
+        boolean eof;
+
+        CountingStream(InputStream in) {
+            super(in);
         }
-        if (magic.length == 4 && (magic[0] & 0xFF) == 0x28 && (magic[1] & 0xFF) == 0xB5 && (magic[2] & 0xFF) == 0x2F
-                && (magic[3] & 0xFF) == 0xFD) {
-            return new BufferedInputStream(new ZstdInputStream(in), 1 << 16);
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b < 0) {
+                eof = true;
+            } else {
+                count++;
+            }
+            return b;
         }
-        return in;
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n < 0) {
+                eof = true;
+            } else {
+                count += n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long s = super.skip(n);
+            count += s;
+            return s;
+        }
     }
 
     /** commons-compress decodes PAX values as UTF-8 text; this keeps their raw bytes for binary xattr values. */
@@ -66,17 +86,30 @@ final class TarLayerReader {
     }
 
     static void read(InputStream raw, TreeBuilder tree, ChunkPipeline pipeline, Warnings warnings) throws IOException {
-        RawPaxTarStream tar = new RawPaxTarStream(decompressed(raw));
+        CountingStream counted = new CountingStream(LayerCompression.decompressed(raw));
+        RawPaxTarStream tar = new RawPaxTarStream(counted);
         TarArchiveEntry e;
+        boolean any = false;
         while (true) {
+            long before = counted.count;
             try {
                 e = tar.getNextEntry();
             } catch (IOException | IllegalArgumentException ex) {
+                // Layers written by `umoci insert` stop right after the last entry's data: no padding to 512 bytes,
+                // no end-of-archive blocks. containerd applies them, so do we; a partial header is still corrupt.
+                if (any && counted.eof && counted.count - before < 512) {
+                    break;
+                }
                 throw new BadInputException("corrupt or truncated tar: " + ex.getMessage(), ex);
             }
             if (e == null) {
+                // commons-compress takes a short header record for the end of the archive: a partial header.
+                if (counted.count % 512 != 0 && counted.count - before >= 512) {
+                    throw new BadInputException("truncated tar: the archive ends inside an entry header");
+                }
                 break;
             }
+            any = true;
             byte[] pax = tar.takePax();
             String name = e.getName();
             List<byte[]> comps = TreeBuilder.components(name);

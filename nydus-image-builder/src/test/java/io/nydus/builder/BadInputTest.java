@@ -129,6 +129,25 @@ class BadInputTest {
     }
 
     @Test
+    void tarEndingRightAfterTheLastEntrysDataIsAccepted() throws Exception {
+        // What `umoci insert` writes: no padding after the last data, no end-of-archive blocks.
+        Path t = tar("nopad.tar", List.of(file("a", 700), file("b", 5)), false);
+        byte[] b = Files.readAllBytes(t);
+        Path cut = work.resolve("cut.tar");
+        Files.write(cut, java.util.Arrays.copyOf(b, b.length - (512 - 5)));
+        Path boot = work.resolve("boot");
+        Cli.run("create", "-t", "tar-rafs", "-B", boot.toString(), "-b", work.resolve("blob").toString(), cut.toString()).ok();
+        try (RafsSuper sb = RafsSuper.open(boot)) {
+            assertEquals(5, sb.inode(sb.lookupPath("/b")).size());
+        }
+        // ... but a header cut short is still an error.
+        Path partial = work.resolve("partial.tar");
+        byte[] withHeader = Files.readAllBytes(tar("three.tar", List.of(file("a", 700), file("b", 5), file("c", 1)), false));
+        Files.write(partial, java.util.Arrays.copyOf(withHeader, 512 + 1024 + 512 + 512 + 100));
+        createFails(partial);
+    }
+
+    @Test
     void invalidChunkSizes() throws Exception {
         Path src = Files.createDirectories(work.resolve("src"));
         for (String cs : List.of("0x1001", "0x2000000", "0x800", "abc", "-4096")) {

@@ -12,8 +12,8 @@ import java.nio.file.Path;
  * @param blob              descriptor of the nydus blob layer
  * @param blobMeta          {@code <blob id>.blob.meta} content; null for RAFS v5
  * @param uncompressedBytes size of the layer's tar stream
- * @param scan              what the layer's tar says about directories (for {@link DirectoryRepair})
+ * @param implicitDirs      directories the layer only implies: the merge keeps the lower layers' attributes
  */
 public record ConvertedLayer(Descriptor source, Descriptor blob, Path blobFile, Path bootstrap, byte[] blobMeta,
-        long uncompressedBytes, long chunks, long dedupedChunks, double seconds, LayerScan.Result scan) {
+        long uncompressedBytes, long chunks, long dedupedChunks, double seconds, java.util.Set<String> implicitDirs) {
 }

@@ -244,12 +244,7 @@ public final class ImageConverter {
             MergeOptions mo = new MergeOptions();
             mo.sources = new ArrayList<>(done.stream().map(ConvertedLayer::bootstrap).toList());
             mo.blobDigests = new ArrayList<>(done.stream().map(c -> c.blob().digest).toList());
-            Path repair = DirectoryRepair.build(DirectoryRepair.plan(done.stream().map(ConvertedLayer::scan).toList()),
-                    options, work);
-            if (repair != null) {
-                mo.sources.add(repair); // bootstrap only: it adds no blob
-                mo.blobDigests.add("sha256:" + "0".repeat(64));
-            }
+            mo.implicitDirs = new ArrayList<>(done.stream().map(ConvertedLayer::implicitDirs).toList());
             mo.prefetchPatterns = options.prefetchPatterns;
             mo.chunkDicts = dictBoots;
             mo.bootstrap = Files.createTempFile(work, "merged-", ".boot");

@@ -1,7 +1,7 @@
 package io.nydus.nydusify;
 
-import com.github.luben.zstd.ZstdInputStream;
 import io.nydus.builder.CreateOptions;
+import io.nydus.builder.LayerCompression;
 import io.nydus.builder.CreateResult;
 import io.nydus.builder.ImageCreator;
 import io.nydus.builder.WhiteoutSpec;
@@ -11,7 +11,6 @@ import io.nydus.nydusify.oci.MediaTypes;
 import io.nydus.rafs.RafsVersion;
 import io.nydus.rafs.blob.BlobMeta;
 import io.nydus.rafs.blob.BlobReader;
-import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Locale;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Converts one OCI layer into a nydus blob layer: the layer streams from its store, is verified against its digest
@@ -59,11 +57,9 @@ public final class LayerConverter {
         try {
             CreateResult r;
             long tarBytes;
-            LayerScan.Result scanned;
             try (InputStream raw = source.openBlob(layer)) {
                 VerifiedStream verified = new VerifiedStream(raw, layer.digest, layer.size, what, task::update);
-                LayerScan scan = new LayerScan(decompressed(verified, what));
-                ReadAhead ahead = new ReadAhead(scan, 1 << 20, 4, "nydusify-layer-read");
+                ReadAhead ahead = new ReadAhead(decompressed(verified, what), 1 << 20, 4, "nydusify-layer-read");
                 CountingStream tar = new CountingStream(ahead);
                 CreateOptions o = new CreateOptions();
                 o.sourceType = CreateOptions.SourceType.TAR;
@@ -94,7 +90,6 @@ public final class LayerConverter {
                     throw named(e, what);
                 }
                 tarBytes = tar.count;
-                scanned = scan.result();
             }
             String digest = sha256(blobFile);
             Timing.mark("blob hashed");
@@ -108,7 +103,7 @@ public final class LayerConverter {
                 }
             }
             ConvertedLayer out = new ConvertedLayer(layer, blob, blobFile, bootstrap, meta, tarBytes, r.chunks(),
-                    r.dedupedChunks(), task.seconds(), scanned);
+                    r.dedupedChunks(), task.seconds(), r.implicitDirs());
             task.finish(String.format(Locale.ROOT, "%s (%s uncompressed) in %.1f s, %s/s -> nydus blob %s, %s",
                     Progress.bytes(layer.size), Progress.bytes(tarBytes), task.seconds(),
                     Progress.bytes((long) (tarBytes / Math.max(task.seconds(), 1e-3))), shortDigest(digest),
@@ -124,22 +119,11 @@ public final class LayerConverter {
 
     /** The tar inside a layer blob, by its first bytes: gzip, zstd, or an uncompressed tar. */
     static InputStream decompressed(InputStream raw, String what) throws IOException {
-        BufferedInputStream in = new BufferedInputStream(raw, BUFFER);
-        in.mark(4);
-        byte[] magic = in.readNBytes(4);
-        in.reset();
         try {
-            if (magic.length >= 2 && (magic[0] & 0xFF) == 0x1F && (magic[1] & 0xFF) == 0x8B) {
-                return new BufferedInputStream(new GZIPInputStream(in, BUFFER), BUFFER);
-            }
-            if (magic.length == 4 && (magic[0] & 0xFF) == 0x28 && (magic[1] & 0xFF) == 0xB5
-                    && (magic[2] & 0xFF) == 0x2F && (magic[3] & 0xFF) == 0xFD) {
-                return new BufferedInputStream(new ZstdInputStream(in), BUFFER);
-            }
+            return LayerCompression.decompressed(raw);
         } catch (IOException e) {
             throw new NydusifyException(what + ": cannot decompress: " + e.getMessage(), e);
         }
-        return in;
     }
 
     static String shortDigest(String digest) {
