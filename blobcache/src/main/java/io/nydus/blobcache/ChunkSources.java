@@ -3,8 +3,6 @@ package io.nydus.blobcache;
 import io.nydus.blobcache.cache.CacheConfig;
 import io.nydus.blobcache.cache.CachedChunkSource;
 import io.nydus.rafs.BlobInfo;
-import io.nydus.rafs.Compressor;
-import io.nydus.rafs.Digester;
 import java.io.IOException;
 import java.util.List;
 
@@ -19,11 +17,11 @@ public final class ChunkSources {
      *
      * @throws IllegalArgumentException for a local cache config it cannot serve (no work dir, compressed=true)
      */
-    public static ChunkSource open(List<BlobInfo> blobs, Compressor compressor, Digester digester, BlobBackend backend,
-            CacheConfig config) throws IOException {
+    /** Chunks are decoded with their blob's compressor and verified with its digester (the blob table says). */
+    public static ChunkSource open(List<BlobInfo> blobs, BlobBackend backend, CacheConfig config) throws IOException {
         if (config.isLocalCache()) {
-            return new CachedChunkSource(blobs, compressor, digester, backend, config);
+            return new CachedChunkSource(blobs, backend, config);
         }
-        return new DirectChunkSource(blobs, compressor, digester, backend, config.validate());
+        return new DirectChunkSource(blobs, backend, config.validate());
     }
 }

@@ -2,8 +2,6 @@ package io.nydus.blobcache;
 
 import io.nydus.rafs.BlobInfo;
 import io.nydus.rafs.ChunkInfo;
-import io.nydus.rafs.Compressor;
-import io.nydus.rafs.Digester;
 import io.nydus.rafs.RafsFormatException;
 import io.nydus.rafs.StoredChunk;
 import java.io.IOException;
@@ -16,16 +14,11 @@ import java.util.List;
  */
 public final class DirectChunkSource implements ChunkSource {
     private final List<BlobInfo> blobs;
-    private final Compressor compressor;
-    private final Digester digester;
     private final BlobBackend backend;
     private final boolean verify;
 
-    public DirectChunkSource(List<BlobInfo> blobs, Compressor compressor, Digester digester, BlobBackend backend,
-            boolean verify) {
+    public DirectChunkSource(List<BlobInfo> blobs, BlobBackend backend, boolean verify) {
         this.blobs = List.copyOf(blobs);
-        this.compressor = compressor;
-        this.digester = digester;
         this.backend = backend;
         this.verify = verify;
     }
@@ -59,7 +52,7 @@ public final class DirectChunkSource implements ChunkSource {
         byte[] stored = new byte[chunk.compressedSize()];
         backend.read(blob.blobId(), chunk.compressedOffset(), stored, 0, stored.length, priority);
         try {
-            return StoredChunk.decode(chunk, stored, compressor, verify ? digester : null, blob.blobId());
+            return StoredChunk.decode(chunk, stored, blob.compressor(), verify ? blob.digester() : null, blob.blobId());
         } catch (RafsFormatException | IndexOutOfBoundsException e) {
             throw new CorruptChunkException(e.getMessage(), e);
         }

@@ -92,7 +92,7 @@ public final class RafsImage implements Closeable {
             if (config.cacheConfig().isLocalCache() && config.cacheWorkDir() != null) {
                 Files.createDirectories(config.cacheWorkDir());
             }
-            source = ChunkSources.open(sb.blobs(), sb.compressor(), sb.digester(), backend, config.cacheConfig());
+            source = ChunkSources.open(sb.blobs(), backend, config.cacheConfig());
         } catch (IOException | RuntimeException e) {
             closeQuietly(backend);
             throw new IOException("cannot open the chunk cache: " + e.getMessage(), e);

@@ -205,8 +205,7 @@ public final class ImageChecker {
 
             // 3. filesystem
             Map<String, FileRecord> actual;
-            try (DirectChunkSource chunks = new DirectChunkSource(sb.blobs(), sb.compressor(), sb.digester(),
-                    new Unclosed(backend), true)) {
+            try (DirectChunkSource chunks = new DirectChunkSource(sb.blobs(), new Unclosed(backend), true)) {
                 actual = NydusTree.read(sb, chunks);
             } catch (NydusifyException e) {
                 report.problem(name + ": " + e.getMessage());

@@ -5,8 +5,6 @@ import io.nydus.blobcache.ChunkSource;
 import io.nydus.blobcache.ReadPriority;
 import io.nydus.rafs.BlobInfo;
 import io.nydus.rafs.ChunkInfo;
-import io.nydus.rafs.Compressor;
-import io.nydus.rafs.Digester;
 import io.nydus.rafs.blob.CiTable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -37,7 +35,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * re-checked at its first use after every start, so a cache file altered on disk is detected and fetched again.
  * Decompression and CRC32C (when recorded) are checked always.
  *
- * <p>Chunks are decompressed with the image's compressor and digested with the image's digester (as
+ * <p>Chunks are decompressed with their blob's compressor and digested with its digester (as
  * {@code DirectChunkSource} does).
  */
 public final class CachedChunkSource implements ChunkSource {
@@ -63,8 +61,7 @@ public final class CachedChunkSource implements ChunkSource {
      * @param blobs the image's blob table (chunks refer to blobs by index in it)
      * @throws IllegalArgumentException for a config this cache cannot serve (no work dir, {@code compressed=true})
      */
-    public CachedChunkSource(List<BlobInfo> blobs, Compressor compressor, Digester digester, BlobBackend backend,
-            CacheConfig config) throws IOException {
+    public CachedChunkSource(List<BlobInfo> blobs, BlobBackend backend, CacheConfig config) throws IOException {
         if (!config.isLocalCache()) {
             throw new IllegalArgumentException("cache type '" + config.type()
                     + "' is not a local chunk cache (expected blobcache or filecache)");
@@ -85,7 +82,7 @@ public final class CachedChunkSource implements ChunkSource {
         if (config.sizeLimit() > 0) {
             space.setSizeLimit(config.sizeLimit());
         }
-        this.fetcher = new ChunkFetcher(backend, compressor, digester);
+        this.fetcher = new ChunkFetcher(backend);
         this.slots = new AtomicReferenceArray<>(this.blobs.size());
         this.slotLocks = new Object[this.blobs.size()];
         for (int i = 0; i < slotLocks.length; i++) {
@@ -256,7 +253,7 @@ public final class CachedChunkSource implements ChunkSource {
                 // Ready on disk but not verified since this start (validate), or the file was truncated.
                 byte[] cached = b.readCachedChunk(c);
                 if (cached != null
-                        && fetcher.check(withDigest(c, digest), cached, 0) != ChunkFetcher.Check.MISMATCH) {
+                        && fetcher.check(b, withDigest(c, digest), cached, 0) != ChunkFetcher.Check.MISMATCH) {
                     b.markVerified(c.index());
                     b.inflight.complete(mine);
                     return false;

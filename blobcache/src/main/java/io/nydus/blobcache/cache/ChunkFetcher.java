@@ -3,8 +3,6 @@ package io.nydus.blobcache.cache;
 import io.nydus.blobcache.BlobBackend;
 import io.nydus.blobcache.ReadPriority;
 import io.nydus.rafs.ChunkInfo;
-import io.nydus.rafs.Compressor;
-import io.nydus.rafs.Digester;
 import io.nydus.rafs.RafsFormatException;
 import java.io.IOException;
 import java.util.Arrays;
@@ -21,13 +19,9 @@ final class ChunkFetcher {
     static final int MAX_GAP = 64 << 10;
 
     private final BlobBackend backend;
-    private final Compressor compressor;
-    private final Digester digester;
 
-    ChunkFetcher(BlobBackend backend, Compressor compressor, Digester digester) {
+    ChunkFetcher(BlobBackend backend) {
         this.backend = backend;
-        this.compressor = compressor;
-        this.digester = digester;
     }
 
     BlobBackend backend() {
@@ -95,7 +89,7 @@ final class ChunkFetcher {
             if (c.isCompressed()) {
                 data = new byte[c.uncompressedSize()];
                 dataOff = 0;
-                compressor.decompress(buf, off, c.compressedSize(), data, 0, c.uncompressedSize());
+                blob.info.compressor().decompress(buf, off, c.compressedSize(), data, 0, c.uncompressedSize());
             } else {
                 if (c.compressedSize() != c.uncompressedSize()) {
                     throw new RafsFormatException("raw chunk of " + c.compressedSize() + " bytes, expected "
@@ -104,7 +98,7 @@ final class ChunkFetcher {
                 data = buf;
                 dataOff = off;
             }
-            check = check(c, data, dataOff);
+            check = check(blob, c, data, dataOff);
         } catch (RafsFormatException e) {
             if (!mayRefetch) {
                 throw new IOException("blob " + blob.blobId() + " chunk " + c.index() + " at offset "
@@ -127,8 +121,8 @@ final class ChunkFetcher {
         blob.store(c, data, dataOff, check == Check.VERIFIED);
     }
 
-    /** Compares bytes with the chunk's digest (and CRC32C when recorded). */
-    Check check(ChunkInfo c, byte[] data, int off) {
+    /** Compares bytes with the chunk's digest (and CRC32C when recorded), using the blob's digester. */
+    Check check(CachedBlob blob, ChunkInfo c, byte[] data, int off) {
         int len = c.uncompressedSize();
         if (c.hasCrc32()) {
             CRC32C crc = new CRC32C();
@@ -140,6 +134,6 @@ final class ChunkFetcher {
         if (c.digest() == null) {
             return Check.UNCHECKED;
         }
-        return Arrays.equals(c.digest(), digester.digest(data, off, len)) ? Check.VERIFIED : Check.MISMATCH;
+        return Arrays.equals(c.digest(), blob.info.digester().digest(data, off, len)) ? Check.VERIFIED : Check.MISMATCH;
     }
 }

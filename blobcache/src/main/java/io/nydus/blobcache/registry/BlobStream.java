@@ -57,6 +57,8 @@ final class BlobStream extends InputStream {
         this.toSkip = o.sink().skip();
     }
 
+    private IOException failure;
+
     /** The blob's size if the registry told it, else -1. */
     long size() {
         return size;
@@ -78,6 +80,9 @@ final class BlobStream extends InputStream {
             return 0;
         }
         while (true) {
+            if (failure != null) {
+                throw failure;
+            }
             if (eof) {
                 return -1;
             }
@@ -150,7 +155,9 @@ final class BlobStream extends InputStream {
         if (sha256 != null) {
             String got = "sha256:" + HexFormat.of().formatHex(sha256.digest());
             if (!got.equals(digest)) {
-                throw RegistryException.failed(what, "content digest is " + got + " (" + position + " bytes)", null);
+                // every later read fails too: a caller that retries must not see a clean end of stream
+                failure = RegistryException.failed(what, "content digest is " + got + " (" + position + " bytes)", null);
+                throw failure;
             }
         }
     }

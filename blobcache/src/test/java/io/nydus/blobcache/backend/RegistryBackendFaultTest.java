@@ -53,7 +53,7 @@ class RegistryBackendFaultTest {
     private static DirectChunkSource source(FaultProxy front) throws IOException {
         RegistryBackend backend = new RegistryBackend(new RegistryClient(RegistrySettings.builder(front.host())
                 .scheme("http").retryLimit(2).retryBackoff(Duration.ofMillis(5)).build()), REPO);
-        return new DirectChunkSource(List.of(blob.info), Compressor.ZSTD, Digester.SHA256, backend, true);
+        return new DirectChunkSource(List.of(blob.info), backend, true);
     }
 
     @Test

@@ -56,7 +56,7 @@ class RegistryBackendTest {
                 RegistryBackend rb = (RegistryBackend) b;
                 rb.client().pushBlob("lib/app", blob.digest(), BlobSource.ofBytes(blob.blob));
                 assertEquals(blob.blob.length, b.blobSize(blob.id));
-                DirectChunkSource src = new DirectChunkSource(List.of(blob.info), Compressor.ZSTD, Digester.SHA256, b,
+                DirectChunkSource src = new DirectChunkSource(List.of(blob.info), b,
                         true);
                 for (int i = 0; i < blob.chunks.size(); i++) {
                     assertArrayEquals(blob.data.get(i), src.load(blob.chunks.get(i), ReadPriority.ON_DEMAND));

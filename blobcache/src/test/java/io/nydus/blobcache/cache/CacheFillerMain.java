@@ -63,7 +63,7 @@ public final class CacheFillerMain {
             backend.delayMillis(1);
             CacheConfig config = new CacheConfig("blobcache", work, false, true, 128 << 10, 0,
                     new PrefetchConfig(true, 2, 128 << 10, 0, false));
-            try (CachedChunkSource s = new CachedChunkSource(List.of(info), compressor, digester, backend, config)) {
+            try (CachedChunkSource s = new CachedChunkSource(List.of(info), backend, config)) {
                 if (!announced) {
                     System.out.println("filling");
                     System.out.flush();

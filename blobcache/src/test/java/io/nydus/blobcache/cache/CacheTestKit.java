@@ -32,7 +32,7 @@ final class CacheTestKit {
     }
 
     static CachedChunkSource open(SyntheticBlob blob, CountingBackend backend, CacheConfig config) throws IOException {
-        return new CachedChunkSource(java.util.List.of(blob.info), blob.compressor, blob.digester, backend, config);
+        return new CachedChunkSource(java.util.List.of(blob.info), backend, config);
     }
 
     static CountingBackend backendFor(SyntheticBlob blob) {

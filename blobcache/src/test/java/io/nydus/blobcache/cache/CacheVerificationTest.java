@@ -196,7 +196,7 @@ class CacheVerificationTest {
         SyntheticBlob.Layout l = SyntheticBlob.Layout.V5;
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
             SyntheticBlob blob = blob(l);
-            ChunkSources.open(List.of(blob.info), Compressor.ZSTD, Digester.SHA256, CacheTestKit.backendFor(blob),
+            ChunkSources.open(List.of(blob.info), CacheTestKit.backendFor(blob),
                     new CacheConfig("filecache", tmp.resolve("c"), true, false, 1 << 20, 0,
                             PrefetchConfig.DISABLED));
         });

@@ -71,10 +71,9 @@ class CachedChunkSourceRoundTripTest {
         }
         Collections.shuffle(order, rnd);
         CountingBackend backend = CacheTestKit.backendFor(blob);
-        try (ChunkSource cached = ChunkSources.open(List.of(blob.info), compressor, digester, backend,
+        try (ChunkSource cached = ChunkSources.open(List.of(blob.info), backend,
                 config(work, true));
-                DirectChunkSource direct = new DirectChunkSource(List.of(blob.info), compressor, digester,
-                        LocalFsBackend.ofDir(blob.file.getParent()), true)) {
+                DirectChunkSource direct = new DirectChunkSource(List.of(blob.info), LocalFsBackend.ofDir(blob.file.getParent()), true)) {
             assertTrue(cached instanceof CachedChunkSource);
             for (int i : order) {
                 ChunkInfo c = blob.chunks.get(i);
@@ -174,10 +173,8 @@ class CachedChunkSourceRoundTripTest {
     /** Reads every regular file through the cache in 128 KiB requests and compares with a direct read. */
     private static int compareEveryFile(RafsSuper sb, Path blobDir, Path work, boolean unresolve) throws Exception {
         int[] files = {0};
-        try (ChunkSource cached = ChunkSources.open(sb.blobs(), sb.compressor(), sb.digester(),
-                LocalFsBackend.ofDir(blobDir), config(work, true));
-                DirectChunkSource direct = new DirectChunkSource(sb.blobs(), sb.compressor(), sb.digester(),
-                        LocalFsBackend.ofDir(blobDir), true)) {
+        try (ChunkSource cached = ChunkSources.open(sb.blobs(), LocalFsBackend.ofDir(blobDir), config(work, true));
+                DirectChunkSource direct = new DirectChunkSource(sb.blobs(), LocalFsBackend.ofDir(blobDir), true)) {
             sb.walk(e -> {
                 if (!e.inode().isReg()) {
                     return;

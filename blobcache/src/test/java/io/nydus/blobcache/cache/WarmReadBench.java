@@ -69,8 +69,7 @@ public final class WarmReadBench {
         CacheConfig config = new CacheConfig("blobcache", work, false, validate, 1 << 20, 0,
                 new PrefetchConfig(true, 2, 1 << 20, 0, false));
         ByteBuffer dst = ByteBuffer.allocateDirect(bufKb << 10);
-        try (CachedChunkSource source = new CachedChunkSource(List.of(info), Compressor.NONE, Digester.SHA256,
-                LocalFsBackend.ofDir(blobs), config)) {
+        try (CachedChunkSource source = new CachedChunkSource(List.of(info), LocalFsBackend.ofDir(blobs), config)) {
             long t0 = System.nanoTime();
             source.prefetch(chunks);
             if (!source.awaitPrefetch(10, TimeUnit.MINUTES)) {
