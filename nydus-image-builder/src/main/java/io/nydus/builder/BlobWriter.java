@@ -86,7 +86,8 @@ final class BlobWriter {
      *
      * @param compressed the compressed bytes, or null when the chunk is stored raw
      */
-    ChunkInfo append(byte[] digest, int crc32, byte[] raw, int rawLen, byte[] compressed) throws IOException {
+    ChunkInfo append(byte[] digest, int crc32, byte[] raw, int rawOff, int rawLen, byte[] compressed)
+            throws IOException {
         if (chunks.size() >= (1 << 24)) {
             throw new IOException("blob exceeds 2^24 chunks");
         }
@@ -102,7 +103,7 @@ final class BlobWriter {
             csize = compressed.length;
             flags |= ChunkInfo.FLAG_COMPRESSED;
         } else {
-            writeHashed(raw, rawLen, true);
+            writeHashed(raw, rawOff, rawLen, true);
             csize = rawLen;
         }
         uncompressedEnd = uoff + rawLen;
@@ -230,12 +231,16 @@ final class BlobWriter {
     }
 
     private void writeHashed(byte[] b, int len, boolean data) throws IOException {
-        blobHash.update(b, 0, len);
+        writeHashed(b, 0, len, data);
+    }
+
+    private void writeHashed(byte[] b, int off, int len, boolean data) throws IOException {
+        blobHash.update(b, off, len);
         if (data) {
-            dataHash.update(b, 0, len);
+            dataHash.update(b, off, len);
         }
         if (out != null) {
-            out.write(b, 0, len);
+            out.write(b, off, len);
         }
         written += len;
     }

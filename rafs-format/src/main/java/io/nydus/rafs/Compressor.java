@@ -29,6 +29,26 @@ public enum Compressor {
 
     private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
 
+    /**
+     * A zstd context and output buffer per thread: creating a context for every chunk cost ~10% of a build of many
+     * small files (measured with JFR). Builder threads live for one build, so the native memory is short-lived.
+     */
+    private static final class ZstdWorkspace {
+        final com.github.luben.zstd.ZstdCompressCtx ctx = new com.github.luben.zstd.ZstdCompressCtx()
+                .setLevel(DEFAULT_ZSTD_LEVEL);
+        byte[] out = new byte[0];
+
+        byte[] output(int len) {
+            int bound = (int) Zstd.compressBound(len);
+            if (out.length < bound) {
+                out = new byte[Math.max(bound, (int) Zstd.compressBound(1 << 20))];
+            }
+            return out;
+        }
+    }
+
+    private static final ThreadLocal<ZstdWorkspace> ZSTD_WORKSPACE = ThreadLocal.withInitial(ZstdWorkspace::new);
+
     private final int id;
     private final String cliName;
     private final long superFlag;
@@ -118,12 +138,10 @@ public enum Compressor {
                 break;
             }
             case ZSTD: {
-                byte[] buf = new byte[(int) Zstd.compressBound(len)];
-                long n = Zstd.compressByteArray(buf, 0, buf.length, src, off, len, DEFAULT_ZSTD_LEVEL);
-                if (Zstd.isError(n)) {
-                    throw new IllegalStateException("zstd: " + Zstd.getErrorName(n));
-                }
-                out = n < len ? java.util.Arrays.copyOf(buf, (int) n) : null;
+                ZstdWorkspace w = ZSTD_WORKSPACE.get();
+                byte[] buf = w.output(len);
+                int n = w.ctx.compressByteArray(buf, 0, buf.length, src, off, len);
+                out = n < len ? java.util.Arrays.copyOf(buf, n) : null;
                 break;
             }
             case GZIP: {
