@@ -186,7 +186,7 @@ run_nydus() {
   drop_caches
   local t0; t0=$(now)
   bin/nydusify mount --plain-http --target "127.0.0.1:$port_shaped/bench/$name:$tag" --mountpoint "$mnt" \
-    --work-dir "$work/nydus-work" ${3:+--prefetch} > "$work/mount.log" 2>&1 &
+    --work-dir "$work/nydus-work" > "$work/mount.log" 2>&1 &
   local mpid=$!
   until mountpoint -q "$mnt"; do
     kill -0 $mpid 2>/dev/null || { cat "$work/mount.log" >&2; exit 1; }
@@ -212,7 +212,7 @@ for link in ${links//,/ }; do
         case "$method" in
           oci) secs=$(run_oci "$name") ;;
           nydus) secs=$(run_nydus "$name" nydus) ;;
-          nydus+prefetch) secs=$(run_nydus "$name" nydus-prefetch prefetch) ;;
+          nydus+prefetch) secs=$(run_nydus "$name" nydus-prefetch) ;;
         esac
         b1=$(sent_bytes)
         echo "$name,$link,$method,$s,$secs,$((b1 - b0))" >> "$csv"

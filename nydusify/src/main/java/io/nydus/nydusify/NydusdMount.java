@@ -108,7 +108,8 @@ public final class NydusdMount {
         config.put("digest_validate", false);
         config.put("iostats_files", false);
         config.put("enable_xattr", true);
-        config.putObject("fs_prefetch").put("enable", false);
+        // Prefetch what the image's prefetch table lists (nothing when it has none), behind on-demand reads.
+        config.putObject("fs_prefetch").put("enable", true).put("prefetch_all", false).put("threads_count", 4);
         Path configFile = workDir.resolve("nydusd.json");
         Files.writeString(configFile, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(config));
         return new Prepared(boot, configFile, cache);
