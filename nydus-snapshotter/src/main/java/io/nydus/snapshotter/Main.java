@@ -1,5 +1,6 @@
 package io.nydus.snapshotter;
 
+import io.nydus.snapshotter.pull.PullCommand;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -10,8 +11,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code containerd-nydus-grpc}: the snapshotter daemon, with upstream's flags. */
+/** {@code containerd-nydus-grpc}: the snapshotter daemon, with upstream's flags; {@code pull} is {@link PullCommand}. */
 @Command(name = "containerd-nydus-grpc", mixinStandardHelpOptions = false, sortOptions = false, usageHelpWidth = 100,
+        subcommands = PullCommand.class,
         description = "containerd remote snapshotter for nydus images: serves containerd's snapshots API on a unix "
             + "socket, unpacks ordinary OCI layers like the overlayfs snapshotter, and starts nydusd for nydus images.",
         footer = {"", "Flags override the config file; the config file overrides the defaults.",
@@ -26,7 +28,8 @@ import picocli.CommandLine.Option;
             "  [remote.auth.hosts.\"<host>\"] username + password, auth (base64 user:pass) or registry_token",
             "Other upstream keys are accepted; enabling a feature this snapshotter lacks is an error.",
             "", "containerd config: [proxy_plugins.nydus] type = \"snapshot\", address = <--address>.",
-            "Nydus images need a puller that passes layer annotations as labels (CRI, nerdctl); ctr 1.6 does not."})
+            "Nydus images need a puller that passes layer annotations as labels: 'containerd-nydus-grpc pull'",
+            "(pull --help), CRI or nerdctl; 'ctr image pull' of containerd 1.6 cannot pull them."})
 public final class Main implements Callable<Integer> {
     /** grpc-netty warns through JUL about socket options unix sockets lack; kept quiet (and referenced). */
     private static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
@@ -90,7 +93,7 @@ public final class Main implements Callable<Integer> {
             return 1;
         });
         cl.setExecutionExceptionHandler((ex, c, parse) -> {
-            c.getErr().println("containerd-nydus-grpc: " + ex.getMessage());
+            c.getErr().println("containerd-nydus-grpc: " + String.valueOf(ex.getMessage()).replace('\n', ' '));
             return 1;
         });
         cl.setErr(new PrintWriter(System.err, true));

@@ -6,9 +6,11 @@ import java.nio.file.Path;
 
 /**
  * A small real image built without Docker (real-components.md): layer 1 is a static busybox rootfs with a few
- * data files; layer 2, a hand-made tar, adds files, deletes {@code /etc/base.txt} with a whiteout and makes
- * {@code /data/sub} opaque. What a container of it must see: {@code /etc/greeting} = hello, no
- * {@code /etc/base.txt}, {@code /data/sub} holding only {@code new}, {@code /data/keep} = keep.
+ * data files; layer 2, a hand-made tar, adds files, deletes {@code /etc/base.txt} (a file whiteout) and the
+ * directory {@code /data/gone} (a directory whiteout), makes {@code /data/sub} opaque, and writes
+ * {@code /etc/served-by} = the image's repository name (to tell images apart). What a container of it must see:
+ * {@code /etc/greeting} = hello, no {@code /etc/base.txt} nor {@code /data/gone}, {@code /data/sub} holding only
+ * {@code new}, {@code /data/keep} = keep.
  */
 final class BusyboxImage {
     private BusyboxImage() {
@@ -16,14 +18,14 @@ final class BusyboxImage {
 
     /** The shell command a test container runs, and what it must print for this image. */
     static final String SHOW = "cat /etc/greeting /data/keep; ls /data/sub; test -e /etc/base.txt && echo base-present; "
-            + "echo done";
+            + "test -e /data/gone && echo gone-present; echo done";
     static final String EXPECTED = "hello\nkeep\nnew\ndone\n";
 
     /** A busybox rootfs (2 MB) under {@code dir}: every applet linked, /tmp, and the data files of layer 1. */
     static Path rootfs(Path dir) throws IOException {
         Path r = dir.resolve("rootfs");
         for (String d : new String[] {"bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "proc", "sys", "dev",
-            "data/sub"}) {
+            "data/sub", "data/gone"}) {
             Files.createDirectories(r.resolve(d));
         }
         Files.copy(Path.of("/bin/busybox"), r.resolve("bin/busybox"));
@@ -31,11 +33,17 @@ final class BusyboxImage {
         Files.writeString(r.resolve("etc/base.txt"), "base\n");
         Files.writeString(r.resolve("data/keep"), "keep\n");
         Files.writeString(r.resolve("data/sub/old"), "old\n");
+        Files.writeString(r.resolve("data/gone/file"), "gone\n");
         return r;
     }
 
-    /** Builds the image with umoci and pushes it to {@code registryHost/name:tag}; returns the reference. */
+    /** Builds the image with umoci and pushes it to {@code registryHost/name:v1}; returns the reference. */
     static String push(Path dir, String registryHost, String name) throws IOException {
+        return push(dir, registryHost, name, null);
+    }
+
+    /** {@link #push(Path, String, String)} to a registry that wants {@code user:password} ({@code creds}). */
+    static String push(Path dir, String registryHost, String name, String creds) throws IOException {
         Files.createDirectories(dir);
         Path rootfs = rootfs(dir);
         Path oci = dir.resolve("oci");
@@ -51,14 +59,21 @@ final class BusyboxImage {
         Files.createDirectories(l2.resolve("etc"));
         Files.createDirectories(l2.resolve("data/sub"));
         Files.writeString(l2.resolve("etc/greeting"), "hello\n");
+        Files.writeString(l2.resolve("etc/served-by"), name + "\n");
         Files.createFile(l2.resolve("etc/.wh.base.txt"));
         Files.createFile(l2.resolve("data/sub/.wh..wh..opq"));
+        Files.createFile(l2.resolve("data/.wh.gone"));
         Files.writeString(l2.resolve("data/sub/new"), "new\n");
         Path tar = dir.resolve("layer2.tar");
         Cmd.run("tar", "-C", l2.toString(), "-cf", tar.toString(), "etc", "data");
         Cmd.run("umoci", "raw", "add-layer", "--image", oci + ":img", "--tag", "img2", tar.toString());
         String ref = registryHost + "/" + name + ":v1";
-        Cmd.run("skopeo", "copy", "--dest-tls-verify=false", "oci:" + oci + ":img2", "docker://" + ref);
+        if (creds == null) {
+            Cmd.run("skopeo", "copy", "--dest-tls-verify=false", "oci:" + oci + ":img2", "docker://" + ref);
+        } else {
+            Cmd.run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", creds, "oci:" + oci + ":img2",
+                    "docker://" + ref);
+        }
         return ref;
     }
 }

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a command to completion; non-zero exit → IOException carrying its output. */
@@ -24,10 +25,17 @@ final class Cmd {
     }
 
     static Result exec(List<String> cmd, int timeoutSeconds) throws IOException {
+        return exec(cmd, Map.of(), timeoutSeconds);
+    }
+
+    /** Runs {@code cmd} with {@code env} added to this process's environment. */
+    static Result exec(List<String> cmd, Map<String, String> env, int timeoutSeconds) throws IOException {
         Path out = Files.createTempFile("cmd-", ".out");
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.environment().putAll(env);
+            Process p = pb.start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
                 throw new IOException(String.join(" ", cmd) + " timed out after " + timeoutSeconds + " s: "

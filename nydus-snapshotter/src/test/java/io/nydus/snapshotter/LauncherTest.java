@@ -42,6 +42,37 @@ class LauncherTest {
     }
 
     @Test
+    void pullHelpListsEveryFlag() throws Exception {
+        Cmd.Result r = launch("pull", "--help");
+        assertEquals(0, r.exit(), r.out());
+        for (String flag : new String[] {"--address", "--namespace", "--snapshotter", "--plain-http", "--skip-verify",
+            "--user", "--platform", "--help", "REF"}) {
+            assertTrue(r.out().contains(flag), flag + " missing from pull --help:\n" + r.out());
+        }
+        assertTrue(launch("--help").out().contains("pull  Pull an image"), "the subcommand is listed");
+    }
+
+    @Test
+    void badPullInputIsOneLineAndExitOne() throws Exception {
+        String[][] cases = {
+            {"pull"},
+            {"pull", "--bogus", "a/b"},
+            {"pull", "--address", dir.resolve("none.sock").toString(), "127.0.0.1:1/a/b:c"},
+            {"pull", "--address", dir.resolve("none.sock").toString(), "UPPER/case"},
+            {"pull", "--address", dir.resolve("none.sock").toString(), "--platform", "linux", "a/b"},
+            {"pull", "--address", dir.resolve("none.sock").toString(), "--user", ":pw", "a/b"},
+        };
+        for (String[] args : cases) {
+            Cmd.Result r = launch(args);
+            assertEquals(1, r.exit(), String.join(" ", args) + ": " + r.out());
+            assertEquals(1, r.out().strip().lines().count(), String.join(" ", args) + ": " + r.out());
+            assertTrue(r.out().startsWith("containerd-nydus-grpc: "), r.out());
+        }
+        assertTrue(launch(cases[2]).out().contains("containerd socket " + dir.resolve("none.sock")
+                + " does not exist"));
+    }
+
+    @Test
     void badInputIsOneLineAndExitOne() throws Exception {
         Path missing = dir.resolve("missing.toml");
         Path badToml = dir.resolve("bad.toml");

@@ -14,19 +14,39 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The nydus side of Prepare, View and Mounts through the gRPC service, without containerd: the mounts returned
- * over a nydusd mountpoint, where the bootstrap is looked for, and failures that leave nothing behind.
+ * The nydus side of Prepare, View and Mounts through the gRPC service, without containerd but with the real nydusd
+ * serving a real RAFS image (made by {@code bin/nydus-image}, its blob read from a localfs backend): the mounts
+ * returned over a nydusd mountpoint, where the bootstrap is looked for, recovery, and failures that leave nothing
+ * behind.
  */
 class NydusMountTest {
-    private static final String LOCALFS = "{\"device\": {\"backend\": {\"type\": \"localfs\", \"config\": "
-            + "{\"dir\": \"/blobs\"}}, \"cache\": {\"type\": \"blobcache\"}}}";
+    /** A bootstrap and its blob directory, made once for the class: files {@code etc/marker} = "from nydus". */
+    @TempDir
+    static Path image;
+    private static String localfs;
 
     @TempDir
     Path dir;
+
+    @BeforeAll
+    static void buildImage() throws Exception {
+        Path files = Files.createDirectories(image.resolve("files/etc"));
+        Files.writeString(files.resolve("marker"), "from nydus\n");
+        Path blobs = Files.createDirectories(image.resolve("blobs"));
+        Cmd.run(Launchers.nydusImage().toString(), "create", "-l", "warn", "-B", image.resolve("image.boot").toString(),
+                "-D", blobs.toString(), files.getParent().toString());
+        localfs = "{\"device\": {\"backend\": {\"type\": \"localfs\", \"config\": {\"dir\": \"" + blobs
+                + "\"}}, \"cache\": {\"type\": \"blobcache\"}}}";
+    }
+
+    private static String nydusd() throws IOException {
+        return Launchers.nydusd().toString();
+    }
 
     private Path root;
     private Snapshotter snapshotter;
@@ -39,13 +59,18 @@ class NydusMountTest {
     }
 
     private void open(String nydusd, String template, SnapshotterConfig.RecoverPolicy policy) throws IOException {
+        open(nydusd, template, policy, Duration.ofSeconds(30));
+    }
+
+    private void open(String nydusd, String template, SnapshotterConfig.RecoverPolicy policy, Duration startTimeout)
+            throws IOException {
         root = dir.resolve("root");
         RootLayout layout = new RootLayout(root);
         SnapshotStore store = SnapshotStore.open(root);
         nydus = new NydusFilesystem(new NydusFilesystem.Settings(nydusd, SnapshotterConfig.DaemonMode.DEDICATED,
                 policy, NydusdConfigTemplate.parse(template, "t"),
                 root.resolve("cache"), new RegistryCredentials(Map.of(), dir.resolve("none.json")), "info", 0,
-                Duration.ofSeconds(30), Duration.ofMillis(200)), layout, store);
+                startTimeout, Duration.ofMillis(200)), layout, store);
         snapshotter = new Snapshotter(store, layout, new OverlayMounts(layout, false, false), nydus);
         server = UnixGrpcServer.start(dir.resolve("s.sock"), new SnapshotsService(snapshotter).definition());
         client = SnapshotsClient.direct(dir.resolve("s.sock"));
@@ -65,7 +90,7 @@ class NydusMountTest {
         }
     }
 
-    /** Pulls a data layer (remote) and a bootstrap layer holding {@code bootPath} → a tar of {@code files}. */
+    /** Pulls a data layer (remote) and a bootstrap layer holding the class's bootstrap at {@code bootPath}. */
     private Path pullImage(String bootPath, Map<String, String> extraLabels) throws Exception {
         Map<String, String> data = Map.of("containerd.io/snapshot.ref", "sha256:d",
                 LayerLabels.NYDUS_DATA_LAYER, "true");
@@ -76,11 +101,9 @@ class NydusMountTest {
         List<Mount> m = client.prepare("k2", "sha256:d", meta);
         Path upper = Path.of(m.get(0).getOptionsList().stream().filter(o -> o.startsWith("upperdir="))
                 .findFirst().orElseThrow().substring(9));
-        Path files = Files.createDirectories(dir.resolve("files/etc"));
-        Files.writeString(files.resolve("marker"), "from nydus\n");
         if (bootPath != null) {
             Files.createDirectories(upper.resolve(bootPath).getParent());
-            Cmd.run("tar", "-C", files.getParent().toString(), "-cf", upper.resolve(bootPath).toString(), ".");
+            Files.copy(image.resolve("image.boot"), upper.resolve(bootPath));
         }
         client.commit("sha256:m", "k2", meta);
         return upper.getParent();
@@ -88,7 +111,7 @@ class NydusMountTest {
 
     @Test
     void rootfsAndViewOverlayTheDaemonsMountpoint() throws Exception {
-        open(StandInNydusd.launcher(dir).toString(), LOCALFS);
+        open(nydusd(), localfs);
         Path metaDir = pullImage("image/image.boot", Map.of());
         Path mnt = metaDir.resolve("mnt");
 
@@ -118,7 +141,7 @@ class NydusMountTest {
 
     @Test
     void theLegacyBootstrapLocationIsFound() throws Exception {
-        open(StandInNydusd.launcher(dir).toString(), LOCALFS);
+        open(nydusd(), localfs);
         Path metaDir = pullImage("image.boot", Map.of());
         client.prepare("container", "sha256:m", Map.of());
         assertEquals("from nydus\n", Files.readString(metaDir.resolve("mnt/etc/marker")));
@@ -126,7 +149,7 @@ class NydusMountTest {
 
     @Test
     void aDaemonThatCannotStartFailsThePrepareAndLeavesNothing() throws Exception {
-        open("/bin/false", LOCALFS);
+        open("/bin/false", localfs);
         pullImage("image/image.boot", Map.of());
         StatusRuntimeException e = assertCode(Status.Code.UNAVAILABLE,
                 () -> client.prepare("container", "sha256:m", Map.of()));
@@ -136,9 +159,26 @@ class NydusMountTest {
         assertEquals(2, client.list().size());
     }
 
+    /** A daemon that hangs before answering its API (something the real one cannot be made to do) is given up on. */
+    @Test
+    void aDaemonThatNeverReachesRunningIsStoppedAndLeavesNothing() throws Exception {
+        Path hanging = dir.resolve("hanging-nydusd");
+        Files.writeString(hanging, "#!/bin/sh\necho $$ > " + dir.resolve("hanging.pid") + "\nexec sleep 600\n");
+        hanging.toFile().setExecutable(true);
+        open(hanging.toString(), localfs, SnapshotterConfig.RecoverPolicy.RESTART, Duration.ofSeconds(2));
+        pullImage("image/image.boot", Map.of());
+        StatusRuntimeException e = assertCode(Status.Code.UNAVAILABLE,
+                () -> client.prepare("container", "sha256:m", Map.of()));
+        assertTrue(e.getMessage().contains("did not reach RUNNING within 2 s"), e.getMessage());
+        assertCode(Status.Code.NOT_FOUND, () -> client.stat("container"));
+        assertEquals(List.of(), nydus.records());
+        long pid = Long.parseLong(Files.readString(dir.resolve("hanging.pid")).strip());
+        assertTrue(ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true), "the hanging daemon was stopped");
+    }
+
     @Test
     void missingBootstrapOrImageReferenceIsAFailedPrecondition() throws Exception {
-        open(StandInNydusd.launcher(dir).toString(), NydusdConfigTemplate.DEFAULT);
+        open(nydusd(), NydusdConfigTemplate.DEFAULT);
         pullImage(null, Map.of(LayerLabels.CRI_IMAGE_REF, "127.0.0.1:1/x/y:1"));
         StatusRuntimeException e = assertCode(Status.Code.FAILED_PRECONDITION,
                 () -> client.prepare("c1", "sha256:m", Map.of()));
@@ -147,7 +187,7 @@ class NydusMountTest {
 
     @Test
     void aRegistryBackendNeedsTheImageReference() throws Exception {
-        open(StandInNydusd.launcher(dir).toString(), NydusdConfigTemplate.DEFAULT);
+        open(nydusd(), NydusdConfigTemplate.DEFAULT);
         pullImage("image/image.boot", Map.of());
         StatusRuntimeException e = assertCode(Status.Code.FAILED_PRECONDITION,
                 () -> client.prepare("c1", "sha256:m", Map.of()));
@@ -157,7 +197,7 @@ class NydusMountTest {
 
     @Test
     void aDaemonOfASnapshotRemovedWhileTheSnapshotterWasDownIsStoppedAtRecovery() throws Exception {
-        open(StandInNydusd.launcher(dir).toString(), LOCALFS);
+        open(nydusd(), localfs);
         Path metaDir = pullImage("image/image.boot", Map.of());
         client.prepare("container", "sha256:m", Map.of());
         long pid = nydus.records().get(0).pid();
@@ -172,7 +212,7 @@ class NydusMountTest {
         }
         assertTrue(ProcessHandle.of(pid).isPresent(), "the daemon outlives the snapshotter");
         assertTrue(MountTable.isMountPoint(metaDir.resolve("mnt")));
-        open(StandInNydusd.launcher(dir).toString(), LOCALFS);
+        open(nydusd(), localfs);
         assertEquals(List.of(), nydus.records());
         assertTrue(ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
         assertEquals(List.of(), MountTable.under(root));
@@ -180,7 +220,7 @@ class NydusMountTest {
 
     @Test
     void withRecoverPolicyNoneADeadDaemonStaysDead() throws Exception {
-        open(StandInNydusd.launcher(dir).toString(), LOCALFS, SnapshotterConfig.RecoverPolicy.NONE);
+        open(nydusd(), localfs, SnapshotterConfig.RecoverPolicy.NONE);
         pullImage("image/image.boot", Map.of());
         client.prepare("container", "sha256:m", Map.of());
         long pid = nydus.records().get(0).pid();

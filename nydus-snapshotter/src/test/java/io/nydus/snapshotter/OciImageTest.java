@@ -11,7 +11,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** An ordinary OCI image pulled with {@code ctr image pull --snapshotter nydus} runs as with overlayfs. */
+/**
+ * An ordinary OCI image pulled with {@code ctr image pull --snapshotter nydus} runs as with overlayfs; pulled with
+ * {@code containerd-nydus-grpc pull} it is fetched and unpacked whole (containerd applies its whiteouts) and runs
+ * the same.
+ */
 class OciImageTest {
     @TempDir
     Path dir;
@@ -46,6 +50,15 @@ class OciImageTest {
                 try (Stream<Path> left = Files.list(bed.root.resolve("snapshots"))) {
                     assertEquals(List.of(), left.toList());
                 }
+
+                int mark = RegistryLog.mark(bed.registry);
+                String out = bed.pull(ref);
+                assertTrue(out.contains(": 2 layer(s) unpacked, 0 remote, 0 already present"), out);
+                List<RegistryLog.Request> blobs = RegistryLog.since(bed.registry, mark).stream()
+                        .filter(r -> r.path().contains("/blobs/")).toList();
+                assertEquals(3, blobs.size(), "the config and both layers, whole: " + blobs);
+                assertEquals(BusyboxImage.EXPECTED, bed.run(ref, "c4", BusyboxImage.SHOW));
+                assertEquals(List.of(), bed.nydusds());
             } catch (Exception | AssertionError e) {
                 throw new AssertionError(e.getMessage() + bed.diagnostics(), e);
             }

@@ -1,77 +1,107 @@
 package io.nydus.snapshotter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code --daemon-mode shared}: one nydusd for every image, started with only a mountpoint and an API socket;
- * each image is mounted at {@code <root>/mnt/<snapshot id>} through {@code POST /api/v1/mount}. When the daemon
- * dies it is restarted and every image is mounted into it again; removing an image unmounts only that one.
+ * {@code --daemon-mode shared} with the real nydusd: one daemon for every image, started with only a mountpoint and an
+ * API socket; each image is mounted into it through {@code POST /api/v1/mount?mountpoint=/<snapshot id>} and appears
+ * at {@code <root>/mnt/<snapshot id>}. When the daemon dies it is restarted and every image is mounted into it again;
+ * removing an image unmounts only that one.
  */
 class SharedDaemonTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @TempDir
     Path dir;
 
     @Test
     void oneDaemonServesEveryImage() throws Exception {
-        try (TestBed bed = TestBed.start(dir, "--daemon-mode", "shared", "--nydusd",
-                NydusImageEndToEndTest.nydusd(dir).toString(),
-                "--nydusd-config", NydusImageEndToEndTest.template(dir).toString())) {
+        try (TestBed bed = NydusImageEndToEndTest.bed(dir, "--daemon-mode", "shared")) {
             try {
-                RegistryUpload upload = new RegistryUpload(bed.registry.host(), null);
-                StandInNydusImage.Pushed a = NydusImageEndToEndTest.pushImage(dir.resolve("a"), bed, "test/a", "image-a");
-                StandInNydusImage.Pushed b = NydusImageEndToEndTest.pushImage(dir.resolve("b"), bed, "test/b", "image-b");
-                RemoteSnapshotPull.pull(bed.containerd, upload, a.ref(), "nydus");
-                RemoteSnapshotPull.pull(bed.containerd, upload, b.ref(), "nydus");
-                assertEquals("image-a\n", bed.run(a.ref(), "a1", "cat /etc/served-by"));
-                assertEquals("image-b\n", bed.run(b.ref(), "b1", "cat /etc/served-by"));
+                NydusImage.Converted a = NydusImage.pushAndConvert(dir.resolve("a"), bed.registry, "test/a");
+                NydusImage.Converted b = NydusImage.pushAndConvert(dir.resolve("b"), bed.registry, "test/b");
+                bed.pull(a.ref());
+                bed.pull(b.ref());
+                assertEquals("test/a\n", bed.run(a.ref(), "a1", "cat /etc/served-by"));
+                assertEquals("test/b\n", bed.run(b.ref(), "b1", "cat /etc/served-by"));
 
-                Path daemonDir = NydusDaemonRecoveryTest.onlyDaemonDir(bed);
-                assertEquals("shared", daemonDir.getFileName().toString());
-                List<String> starts = StandInNydusd.starts(daemonDir);
-                assertEquals(List.of("fuse --mountpoint " + bed.root.resolve("mnt") + " --apisock "
-                        + daemonDir.resolve("api.sock") + " --log-level info"), starts);
-                List<Path> configs;
-                try (var s = Files.list(daemonDir)) {
-                    configs = s.filter(p -> p.getFileName().toString().startsWith("standin-config-")).sorted().toList();
+                List<Long> daemons = bed.nydusds();
+                assertEquals(1, daemons.size(), daemons.toString());
+                Path socket = bed.root.resolve("socket/shared/api.sock");
+                assertEquals("fuse --mountpoint " + bed.root.resolve("mnt") + " --apisock " + socket
+                        + " --log-level info", TestBed.nydusdArguments(daemons.get(0)));
+                List<String> ids = mountedImages(socket);
+                assertEquals(2, ids.size(), ids.toString());
+                assertEquals(ids, entries(bed.root.resolve("mnt")));
+                assertEquals(List.of(bed.root.resolve("mnt")), MountTable.under(bed.root), "one FUSE mount for all");
+                // Each image's nydusd config names its own repository.
+                List<String> repos = new ArrayList<>();
+                for (String id : ids) {
+                    repos.add(JSON.readTree(bed.root.resolve("config/shared/" + id.substring(1) + "/config.json")
+                            .toFile()).path("device").path("backend").path("config").path("repo").asText());
                 }
-                assertEquals(2, configs.size(), configs.toString());
-                String repos = "";
-                for (Path c : configs) {
-                    repos += new ObjectMapper().readTree(c.toFile()).path("device").path("backend").path("config")
-                            .path("repo").asText() + " ";
-                }
-                assertTrue(repos.contains("test/a ") && repos.contains("test/b "), repos);
+                repos.sort(null);
+                assertEquals(List.of("test/a", "test/b"), repos);
 
-                long pid = NydusDaemonRecoveryTest.standInPid(bed);
+                long pid = daemons.get(0);
                 ProcessHandle.of(pid).orElseThrow().destroyForcibly();
                 long deadline = System.nanoTime() + 60_000_000_000L;
-                while (StandInNydusd.starts(daemonDir).size() < 2 && System.nanoTime() < deadline) {
+                while ((bed.nydusds().isEmpty() || bed.nydusds().contains(pid)
+                        || mountedImagesOrNone(socket).size() < 2) && System.nanoTime() < deadline) {
                     Thread.sleep(100);
                 }
-                assertEquals("image-a\n", bed.run(a.ref(), "a2", "cat /etc/served-by"));
-                assertEquals("image-b\n", bed.run(b.ref(), "b2", "cat /etc/served-by"));
+                assertNotEquals(List.of(pid), bed.nydusds());
+                assertEquals(ids, mountedImages(socket), "both images mounted again");
+                assertEquals("test/a\n", bed.run(a.ref(), "a2", "cat /etc/served-by"));
+                assertEquals("test/b\n", bed.run(b.ref(), "b2", "cat /etc/served-by"));
 
                 bed.ctr("image", "rm", "--sync", a.ref());
-                assertEquals(List.of(bed.root.resolve("mnt").resolve(mountedId(bed))), MountTable.under(bed.root));
-                assertEquals("image-b\n", bed.run(b.ref(), "b3", "cat /etc/served-by"));
+                List<String> left = mountedImages(socket);
+                assertEquals(1, left.size(), left.toString());
+                assertEquals(left, entries(bed.root.resolve("mnt")));
+                assertEquals(BusyboxImage.EXPECTED, bed.run(b.ref(), "b3", BusyboxImage.SHOW));
             } catch (Exception | AssertionError e) {
                 throw new AssertionError(e.getMessage() + bed.diagnostics(), e);
             }
         }
     }
 
-    /** The snapshot id still mounted in the shared daemon. */
-    private static String mountedId(TestBed bed) throws Exception {
-        List<Path> mounted = MountTable.under(bed.root.resolve("mnt"));
-        assertEquals(1, mounted.size(), mounted.toString());
-        return mounted.get(0).getFileName().toString();
+    /** The mountpoints nydusd reports in {@code backend_collection} of {@code GET /api/v1/daemon}, sorted. */
+    private static List<String> mountedImages(Path socket) throws Exception {
+        NydusdClient.Response r = new NydusdClient(socket, Duration.ofSeconds(10)).request("GET", "/api/v1/daemon",
+                null);
+        assertEquals(200, r.status(), r.body());
+        JsonNode collection = JSON.readTree(r.body()).path("backend_collection");
+        List<String> ids = new ArrayList<>();
+        collection.fieldNames().forEachRemaining(ids::add);
+        ids.sort(null);
+        return ids;
+    }
+
+    private static List<String> mountedImagesOrNone(Path socket) {
+        try {
+            return mountedImages(socket);
+        } catch (Exception | AssertionError e) {
+            return List.of();
+        }
+    }
+
+    /** The directory's entries as {@code /<name>}, sorted: what the shared daemon's pseudo root lists. */
+    private static List<String> entries(Path dir) throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> "/" + p.getFileName()).sorted().toList();
+        }
     }
 }

@@ -5,13 +5,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A registry, the snapshotter and a containerd using it as proxy snapshotter {@code nydus}, all under one test
  * directory. {@link #close} stops everything and removes leftover processes and mounts, also after a failure.
  */
 final class TestBed implements AutoCloseable {
+    /** The main class {@code bin/nydusd} runs: how its processes are recognised. */
+    static final String NYDUSD_MAIN = "io.nydus.daemon.Nydusd";
+
     final Path dir;
     final Path root;
     final Path socket;
@@ -86,6 +91,50 @@ final class TestBed implements AutoCloseable {
         return containerd.ctr(args);
     }
 
+    /**
+     * {@code bin/containerd-nydus-grpc pull --address <containerd> --namespace test --plain-http [FLAGS] REF}, the
+     * launcher run as a user runs it; returns its output, IOException with it on failure.
+     */
+    String pull(String ref, String... flags) throws IOException {
+        Cmd.Result r = pullResult(Map.of(), ref, flags);
+        if (r.exit() != 0) {
+            throw new IOException("pull " + ref + " exited " + r.exit() + ": " + r.out().strip());
+        }
+        return r.out();
+    }
+
+    /** {@link #pull} with {@code env} added to its environment; the exit status and output whatever they are. */
+    Cmd.Result pullResult(Map<String, String> env, String ref, String... flags) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(SnapshotterServer.launcher().toString(), "pull", "--address",
+                containerd.socket().toString(), "--namespace", ContainerdServer.NAMESPACE, "--plain-http"));
+        cmd.addAll(List.of(flags));
+        cmd.add(ref);
+        Map<String, String> all = new HashMap<>(env);
+        all.put("NYDUS_SNAPSHOTTER_CLASSPATH", System.getProperty("java.class.path"));
+        return Cmd.exec(cmd, all, 300);
+    }
+
+    /** The pids of the real nydusd processes the snapshotter started for this bed. */
+    List<Long> nydusds() {
+        return Leftovers.processesUnder(root).stream().filter(p -> commandLine(p).contains(NYDUSD_MAIN)).toList();
+    }
+
+    /** nydusd's own arguments (after its main class) in the command line of process {@code pid}. */
+    static String nydusdArguments(long pid) {
+        String c = commandLine(pid);
+        int at = c.indexOf(NYDUSD_MAIN);
+        return at < 0 ? "" : c.substring(at + NYDUSD_MAIN.length()).strip();
+    }
+
+    private static String commandLine(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     /** {@code ctr run --rm --snapshotter nydus IMAGE ID /bin/sh -c SCRIPT}; returns what the container printed. */
     String run(String image, String id, String script) throws IOException {
         return ctr("run", "--rm", "--snapshotter", "nydus", image, id, "/bin/sh", "-c", script);
@@ -104,10 +153,16 @@ final class TestBed implements AutoCloseable {
         return rows;
     }
 
-    /** Everything useful when a test fails: the snapshotter's and containerd's logs. */
+    /** Everything useful when a test fails: the snapshotter's, containerd's and every nydusd's logs. */
     String diagnostics() {
         StringBuilder b = new StringBuilder();
-        for (Path p : new Path[] {dir.resolve("snapshotter.log"), containerd.log()}) {
+        List<Path> logs = new ArrayList<>(List.of(dir.resolve("snapshotter.log"), containerd.log()));
+        try (var daemons = Files.walk(root.resolve("logs"))) {
+            daemons.filter(Files::isRegularFile).forEach(logs::add);
+        } catch (IOException e) {
+            // no nydusd was started
+        }
+        for (Path p : logs) {
             try {
                 String s = Files.readString(p);
                 b.append("\n--- ").append(p).append('\n').append(s.length() > 6000 ? s.substring(s.length() - 6000) : s);
