@@ -93,8 +93,9 @@ sent_bytes() { tc -s class show dev lo classid 1:90 | awk '/Sent/ {print $2; exi
 
 # --- images --------------------------------------------------------------------------------------------------
 declare -A workload
-workload[minbase]="dpkg-query -W > /dev/null"
-workload[large]="python3 -c 'import json, sqlite3' && perl -e 1 && gcc --version > /dev/null && dpkg-query -W > /dev/null"
+# (output is discarded outside the chroot: device nodes on a FUSE mount are not usable without the dev option)
+workload[minbase]="dpkg-query -W"
+workload[large]="python3 -c 'import json, sqlite3' && perl -e 1 && gcc --version && dpkg-query -W"
 declare -A packages
 packages[minbase]=""
 packages[large]="python3,perl,gcc,g++,make,git,python3-numpy,python3-scipy,clang,libboost-dev"
@@ -131,7 +132,7 @@ record_prefetch_list() {
   strace -f -qq -e trace=openat,execve,stat,newfstatat -o "$work/strace.log" \
     chroot "$rootfs" /bin/sh -c "${workload[$name]}" >/dev/null 2>&1 || true
   grep -oE '"(/[^"]+)"' "$work/strace.log" | tr -d '"' | sort -u | while read -r p; do
-    [ -f "$rootfs$p" ] && echo "$p"
+    if [ -f "$rootfs$p" ]; then echo "$p"; fi
   done > "$out"
 }
 
@@ -152,8 +153,9 @@ for name in ${images//,/ }; do
   skopeo copy --quiet --dest-tls-verify=false "oci:$layout:img" "docker://127.0.0.1:$port_plain/bench/$name:oci"
   log "converting $name with nydusify"
   t0=$(now)
-  bin/nydusify convert --plain-http --source "127.0.0.1:$port_plain/bench/$name:oci" \
-    --target "127.0.0.1:$port_plain/bench/$name:nydus" --work-dir "$work/convert" >/dev/null
+  # Lazy loading only: an empty prefetch list (nydusify's default lists "/", i.e. prefetch everything).
+  bin/nydusify convert --plain-http --prefetch-patterns --source "127.0.0.1:$port_plain/bench/$name:oci" \
+    --target "127.0.0.1:$port_plain/bench/$name:nydus" --work-dir "$work/convert" < /dev/null >/dev/null
   convert_secs[$name]=$(echo "$(now) - $t0" | bc -l)
   image_bytes[$name]="$(manifest_bytes "$name" nydus):$(manifest_bytes "$name" oci)"
   if [ "$prefetch" = 1 ]; then
@@ -175,7 +177,7 @@ run_oci() {
   local t0; t0=$(now)
   skopeo copy --quiet --src-tls-verify=false "docker://127.0.0.1:$port_shaped/bench/$name:oci" "oci:$work/pull:img"
   umoci unpack --image "$work/pull:img" "$work/bundle" >/dev/null
-  chroot "$work/bundle/rootfs" /bin/sh -c "${workload[$name]}"
+  chroot "$work/bundle/rootfs" /bin/sh -c "${workload[$name]}" > /dev/null
   echo "$(now) - $t0" | bc -l
 }
 
@@ -192,7 +194,7 @@ run_nydus() {
     kill -0 $mpid 2>/dev/null || { cat "$work/mount.log" >&2; exit 1; }
     sleep 0.01
   done
-  chroot "$mnt" /bin/sh -c "${workload[$name]}"
+  chroot "$mnt" /bin/sh -c "${workload[$name]}" > /dev/null
   local secs; secs=$(echo "$(now) - $t0" | bc -l)
   local dpid; dpid=$(pgrep -f "nydusd.*$mnt" | head -n1 || true)
   [ -n "$dpid" ] && awk '/VmHWM/ {print $2}' "/proc/$dpid/status" >> "$rss_file"

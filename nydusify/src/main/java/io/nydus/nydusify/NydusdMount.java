@@ -105,6 +105,7 @@ public final class NydusdMount {
         cacheNode.put("type", "blobcache");
         cacheNode.putObject("config").put("work_dir", cache.toAbsolutePath().toString());
         config.put("mode", "direct");
+        config.put("amplify_io", Long.getLong("nydusify.amplifyIo", 0));
         config.put("digest_validate", false);
         config.put("iostats_files", false);
         config.put("enable_xattr", true);

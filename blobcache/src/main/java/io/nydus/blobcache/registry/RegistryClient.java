@@ -106,6 +106,7 @@ public final class RegistryClient implements AutoCloseable {
     static HttpClient newHttpClient(Duration connectTimeout, SSLContext ssl, java.net.ProxySelector proxy) {
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(connectTimeout).sslContext(ssl)
+                .sslParameters(new javax.net.ssl.SSLParameters()) // explicit: the defaults would set TLS up now
                 .executor(Runnable::run);
         if (proxy != null) {
             b.proxy(proxy);

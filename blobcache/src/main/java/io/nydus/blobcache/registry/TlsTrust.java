@@ -23,14 +23,18 @@ final class TlsTrust {
     }
 
     static SSLContext sslContext(boolean skipVerify, List<Path> caCertFiles) throws IOException {
+        TrustManager tm;
         try {
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            TrustManager tm = skipVerify ? new TrustAll() : new LazyTrust(readCertificates(caCertFiles));
-            ctx.init(null, new TrustManager[] {tm}, null);
-            return ctx;
+            tm = skipVerify ? new TrustAll() : new LazyTrust(readCertificates(caCertFiles));
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot set up TLS: " + e.getMessage(), e);
         }
+        // The certificate files are read now, so a bad one is reported at once; TLS itself is set up on first use.
+        return new DeferredSslContext(() -> {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {tm}, null);
+            return ctx;
+        });
     }
 
     /** Reads every certificate of the PEM files now, so that a bad file is reported when the client is made. */
