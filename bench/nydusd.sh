@@ -71,7 +71,7 @@ done
 rn=$(median < "$work/read.nydus"); re=$(median < "$work/read.erofs")
 wn=$(median < "$work/walk.nydus"); we=$(median < "$work/walk.erofs")
 files=$(find "$tree/usr" | wc -l)
-pass() { (( $(echo "$1" | bc) )) && echo PASS || echo FAIL; }
+pass() { (( $(echo "$1" | bc -l) )) && echo PASS || echo FAIL; }
 printf 'sequential read, 512 MiB, blob cache warm, page cache dropped (median of %d):\n' "$runs"
 printf '  nydusd %7.0f MB/s   kernel EROFS %7.0f MB/s   ratio %.2f (target >= 0.5: %s)\n' \
   "$(echo "536.870912 / $rn" | bc -l)" "$(echo "536.870912 / $re" | bc -l)" "$(echo "$re / $rn" | bc -l)" \
