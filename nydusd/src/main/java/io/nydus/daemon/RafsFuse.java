@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -105,23 +106,10 @@ final class RafsFuse {
     // ------------------------------------------------------------------------------------------------- attributes
 
     private int getattr(String path, Pointer st) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.GETATTR, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            n = vfs.resolve(path);
-            if (n == null) {
-                return -ErrorCodes.ENOENT();
-            }
+        return onPath(path, InflightOps.GETATTR, FsMetrics.Fop.GETATTR, n -> {
             fillStat(n, st);
-            record(n, FsMetrics.Fop.GETATTR, t0, 0, true);
             return 0;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.GETATTR, t0, 0, false);
-            return fail("getattr " + path, t);
-        } finally {
-            InflightOps.end(slot);
-        }
+        });
     }
 
     private int fgetattr(String path, Pointer st, Pointer fi) {
@@ -159,14 +147,7 @@ final class RafsFuse {
     }
 
     private int readlink(String path, Pointer buf, long size) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.READLINK, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            n = vfs.resolve(path);
-            if (n == null) {
-                return -ErrorCodes.ENOENT();
-            }
+        return onPath(path, InflightOps.READLINK, FsMetrics.Fop.READLINK, n -> {
             if (n.isPseudo() || !FileMode.isSymlink(n.image().attributes(n.ino()).mode())) {
                 return -ErrorCodes.EINVAL();
             }
@@ -174,30 +155,17 @@ final class RafsFuse {
             int len = (int) Math.min(target.length, size - 1);
             buf.put(0, target, 0, len);
             buf.putByte(len, (byte) 0);
-            record(n, FsMetrics.Fop.READLINK, t0, 0, true);
             return 0;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.READLINK, t0, 0, false);
-            return fail("readlink " + path, t);
-        } finally {
-            InflightOps.end(slot);
-        }
+        });
     }
 
     // ------------------------------------------------------------------------------------------------- files
 
     private int open(String path, Pointer fi) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.OPEN, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            if ((fi.getInt(0) & O_ACCMODE) != 0) {
-                return -ErrorCodes.EROFS();
-            }
-            n = vfs.resolve(path);
-            if (n == null) {
-                return -ErrorCodes.ENOENT();
-            }
+        if ((fi.getInt(0) & O_ACCMODE) != 0) {
+            return -ErrorCodes.EROFS();
+        }
+        return onPath(path, InflightOps.OPEN, FsMetrics.Fop.OPEN, n -> {
             if (n.isPseudo()) {
                 return -ErrorCodes.EISDIR();
             }
@@ -209,14 +177,8 @@ final class RafsFuse {
             handles.put(fh, new FileHandle(n.image(), n.ino(), in.size()));
             fi.putLong(StatLayout.FI_FH, fh);
             n.image().metrics().opened(n.ino(), path);
-            record(n, FsMetrics.Fop.OPEN, t0, 0, true);
             return 0;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.OPEN, t0, 0, false);
-            return fail("open " + path, t);
-        } finally {
-            InflightOps.end(slot);
-        }
+        });
     }
 
     private int read(String path, Pointer buf, long size, long offset, Pointer fi) {
@@ -259,57 +221,34 @@ final class RafsFuse {
     }
 
     private int statfs(String path, Pointer st) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.STATFS, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            n = vfs.resolve(path == null ? "/" : path);
+        return onPath(path == null ? "/" : path, InflightOps.STATFS, FsMetrics.Fop.STATFS, n -> {
             st.setMemory(0, StatLayout.VFS_SIZE, (byte) 0);
             st.putLong(StatLayout.VFS_BSIZE, RafsImage.BLOCK_SIZE);
             st.putLong(StatLayout.VFS_FRSIZE, RafsImage.BLOCK_SIZE);
             st.putLong(StatLayout.VFS_NAMEMAX, NAME_MAX);
             st.putLong(StatLayout.VFS_FLAG, ST_RDONLY);
-            if (n != null && !n.isPseudo()) {
+            if (!n.isPseudo()) {
                 RafsSuper sb = n.image().superblock();
                 long bytes = n.image().dataSize() + sb.bootstrapSize();
                 st.putLong(StatLayout.VFS_BLOCKS, (bytes + RafsImage.BLOCK_SIZE - 1) / RafsImage.BLOCK_SIZE);
                 st.putLong(StatLayout.VFS_FILES, sb.inodeCount());
             }
-            record(n, FsMetrics.Fop.STATFS, t0, 0, true);
             return 0;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.STATFS, t0, 0, false);
-            return fail("statfs", t);
-        } finally {
-            InflightOps.end(slot);
-        }
+        });
     }
 
     // ------------------------------------------------------------------------------------------------- directories
 
     private int opendir(String path, Pointer fi) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.OPENDIR, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            n = vfs.resolve(path);
-            if (n == null) {
-                return -ErrorCodes.ENOENT();
-            }
+        return onPath(path, InflightOps.OPENDIR, FsMetrics.Fop.OPENDIR, n -> {
             if (!n.isPseudo() && !n.image().attributes(n.ino()).isDir()) {
                 return -ErrorCodes.ENOTDIR();
             }
             long fh = nextHandle.getAndIncrement();
             handles.put(fh, new DirHandle(n));
             fi.putLong(StatLayout.FI_FH, fh);
-            record(n, FsMetrics.Fop.OPENDIR, t0, 0, true);
             return 0;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.OPENDIR, t0, 0, false);
-            return fail("opendir " + path, t);
-        } finally {
-            InflightOps.end(slot);
-        }
+        });
     }
 
     /**
@@ -395,80 +334,46 @@ final class RafsFuse {
     // ------------------------------------------------------------------------------------------------- xattrs
 
     private int getxattr(String path, String name, Pointer value, long size) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.GETXATTR, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            n = vfs.resolve(path);
-            if (n == null) {
-                return -ErrorCodes.ENOENT();
-            }
+        return onPath(path, InflightOps.GETXATTR, FsMetrics.Fop.GETXATTR, n -> {
             if (n.isPseudo()) {
                 return -ErrorCodes.ENODATA();
             }
             if (!n.image().xattrSupported()) {
                 return xattrUnsupported();
             }
-            Inode in = n.image().attributes(n.ino());
-            byte[] v = n.image().xattrs(n.ino(), in).get(FuseStrings.toUnicode(name));
-            record(n, FsMetrics.Fop.GETXATTR, t0, 0, true);
-            if (v == null) {
-                return -ErrorCodes.ENODATA();
-            }
-            if (size == 0) {
-                return v.length;
-            }
-            if (size < v.length) {
-                return -ErrorCodes.ERANGE();
-            }
-            value.put(0, v, 0, v.length);
-            return v.length;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.GETXATTR, t0, 0, false);
-            return fail("getxattr " + path, t);
-        } finally {
-            InflightOps.end(slot);
-        }
+            byte[] v = n.image().xattrs(n.ino(), n.image().attributes(n.ino())).get(FuseStrings.toUnicode(name));
+            return v == null ? -ErrorCodes.ENODATA() : copyOut(v, value, size);
+        });
     }
 
     private int listxattr(String path, Pointer list, long size) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.LISTXATTR, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            n = vfs.resolve(path);
-            if (n == null) {
-                return -ErrorCodes.ENOENT();
-            }
+        return onPath(path, InflightOps.LISTXATTR, FsMetrics.Fop.LISTXATTR, n -> {
             if (n.isPseudo()) {
                 return 0;
             }
             if (!n.image().xattrSupported()) {
                 return xattrUnsupported();
             }
-            Inode in = n.image().attributes(n.ino());
-            Xattrs x = n.image().xattrs(n.ino(), in);
+            Xattrs x = n.image().xattrs(n.ino(), n.image().attributes(n.ino()));
             ByteArrayOutputStream names = new ByteArrayOutputStream();
             for (String k : x.asMap().keySet()) {
                 names.writeBytes(k.getBytes(StandardCharsets.UTF_8));
                 names.write(0);
             }
-            record(n, FsMetrics.Fop.LISTXATTR, t0, 0, true);
-            byte[] b = names.toByteArray();
-            if (size == 0) {
-                return b.length;
-            }
-            if (size < b.length) {
-                return -ErrorCodes.ERANGE();
-            }
-            list.put(0, b, 0, b.length);
+            return copyOut(names.toByteArray(), list, size);
+        });
+    }
+
+    /** The xattr calls' answer: the length when asked for it (size 0), ERANGE when it does not fit. */
+    private static int copyOut(byte[] b, Pointer to, long size) {
+        if (size == 0) {
             return b.length;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.LISTXATTR, t0, 0, false);
-            return fail("listxattr " + path, t);
-        } finally {
-            InflightOps.end(slot);
         }
+        if (size < b.length) {
+            return -ErrorCodes.ERANGE();
+        }
+        to.put(0, b, 0, b.length);
+        return b.length;
     }
 
     /**
@@ -482,23 +387,40 @@ final class RafsFuse {
     }
 
     private int access(String path, int mask) {
-        InflightOps.Slot slot = inflight.begin(InflightOps.ACCESS, 0);
+        return onPath(path, InflightOps.ACCESS, FsMetrics.Fop.ACCESS, n -> (mask & W_OK) != 0 ? -ErrorCodes.EROFS() : 0);
+    }
+
+    // ------------------------------------------------------------------------------------------------- helpers
+
+    /** A request's work on the node it names; returns the FUSE answer (0, a length, or a negative errno). */
+    @FunctionalInterface
+    private interface NodeOp {
+        int apply(VfsNode n) throws Exception;
+    }
+
+    /**
+     * Runs a request on the node at {@code path}: ENOENT when there is none, the in-flight slot, the metrics, and
+     * EIO for anything unexpected, in one place.
+     */
+    private int onPath(String path, int inflightKind, FsMetrics.Fop fop, NodeOp op) {
+        InflightOps.Slot slot = inflight.begin(inflightKind, 0);
         long t0 = System.nanoTime();
+        VfsNode n = null;
         try {
-            VfsNode n = vfs.resolve(path);
+            n = vfs.resolve(path);
             if (n == null) {
                 return -ErrorCodes.ENOENT();
             }
-            record(n, FsMetrics.Fop.ACCESS, t0, 0, true);
-            return (mask & W_OK) != 0 ? -ErrorCodes.EROFS() : 0;
+            int answer = op.apply(n);
+            record(n, fop, t0, 0, true); // an errno answer (ENODATA, EINVAL…) is still a request served
+            return answer;
         } catch (Throwable t) {
-            return fail("access " + path, t);
+            record(n, fop, t0, 0, false);
+            return fail(fop.name().toLowerCase(Locale.ROOT) + " " + path, t);
         } finally {
             InflightOps.end(slot);
         }
     }
-
-    // ------------------------------------------------------------------------------------------------- helpers
 
     private void record(VfsNode n, FsMetrics.Fop fop, long t0, long bytes, boolean ok) {
         if (n != null && !n.isPseudo() && Thread.currentThread() != warmer) {
