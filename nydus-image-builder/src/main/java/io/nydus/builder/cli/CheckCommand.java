@@ -10,7 +10,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = "Validate a bootstrap; with its blobs (-D or --blob), also verify every chunk's data.")
@@ -21,17 +20,8 @@ final class CheckCommand implements Callable<Integer>, LoggingOptions.Holder {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "BOOTSTRAP", arity = "0..1", description = "Bootstrap to check.")
-    Path bootstrapArg;
-
-    @Option(names = {"-B", "--bootstrap"}, description = "Bootstrap to check (deprecated form).")
-    Path bootstrapOpt;
-
-    @Option(names = {"-D", "--blob-dir"}, description = "Directory holding the blobs, named by id.")
-    Path blobDir;
-
-    @Option(names = {"-b", "--blob"}, description = "The data blob (single-blob images).")
-    Path blob;
+    @Mixin
+    ImageArgs image;
 
     @Option(names = {"-v", "--verbose"}, description = "Print what was checked.")
     boolean verbose;
@@ -46,12 +36,9 @@ final class CheckCommand implements Callable<Integer>, LoggingOptions.Holder {
 
     @Override
     public Integer call() throws Exception {
-        Path b = bootstrapArg != null ? bootstrapArg : bootstrapOpt;
-        if (b == null) {
-            throw new IllegalArgumentException("a bootstrap is required");
-        }
+        Path b = image.bootstrap();
         try (RafsSuper sb = BootstrapArg.open(b)) {
-            Checker.Report r = Checker.check(sb, blob, blobDir);
+            Checker.Report r = Checker.check(sb, image.blob, image.blobDir);
             if (verbose) {
                 spec.commandLine().getOut().printf("%s: RAFS %s, %d inodes, %d files, %d chunks (%d verified against blob data), %d blobs: OK%n",
                         b, sb.version(), r.inodes(), r.files(), r.chunks(), r.verifiedChunks(), r.blobs());
