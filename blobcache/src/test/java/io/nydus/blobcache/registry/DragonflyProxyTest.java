@@ -32,10 +32,7 @@ class DragonflyProxyTest {
     static void start() throws Exception {
         registry = RegistryServer.start(work);
         blob = TestBlobs.random(1 << 20, 31);
-        digest = TestBlobs.digest(blob);
-        try (RegistryClient c = new RegistryClient(RegistrySettings.builder(registry.host()).scheme("http").build())) {
-            c.pushBlob(REPO, digest, BlobSource.ofBytes(blob));
-        }
+        digest = TestBlobs.push(registry.host(), REPO, blob);
     }
 
     @AfterAll

@@ -34,10 +34,7 @@ class RegistryFaultTest {
     static void start() throws Exception {
         registry = RegistryServer.start(work);
         blob = TestBlobs.random(2 << 20, 21);
-        digest = TestBlobs.digest(blob);
-        try (RegistryClient c = new RegistryClient(RegistrySettings.builder(registry.host()).scheme("http").build())) {
-            c.pushBlob(REPO, digest, BlobSource.ofBytes(blob));
-        }
+        digest = TestBlobs.push(registry.host(), REPO, blob);
     }
 
     @AfterAll

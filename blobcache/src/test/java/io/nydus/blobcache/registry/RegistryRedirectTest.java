@@ -40,10 +40,7 @@ class RegistryRedirectTest {
     static void start() throws Exception {
         registry = RegistryServer.start(work);
         blob = TestBlobs.random(600_000, 41);
-        digest = TestBlobs.digest(blob);
-        try (RegistryClient c = new RegistryClient(RegistrySettings.builder(registry.host()).scheme("http").build())) {
-            c.pushBlob(REPO, digest, BlobSource.ofBytes(blob));
-        }
+        digest = TestBlobs.push(registry.host(), REPO, blob);
     }
 
     @AfterAll
