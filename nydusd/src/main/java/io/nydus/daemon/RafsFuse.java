@@ -387,7 +387,8 @@ final class RafsFuse {
     }
 
     private int access(String path, int mask) {
-        return onPath(path, InflightOps.ACCESS, FsMetrics.Fop.ACCESS, n -> (mask & W_OK) != 0 ? -ErrorCodes.EROFS() : 0);
+        int answer = (mask & W_OK) != 0 ? -ErrorCodes.EROFS() : 0;
+        return onPath(path, InflightOps.ACCESS, FsMetrics.Fop.ACCESS, n -> answer);
     }
 
     // ------------------------------------------------------------------------------------------------- helpers

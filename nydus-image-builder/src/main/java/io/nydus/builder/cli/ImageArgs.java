@@ -13,7 +13,8 @@ final class ImageArgs {
             description = "The bootstrap (or a blob with an inlined bootstrap).")
     Path bootstrapArg;
 
-    @Option(names = {"-B", "--bootstrap"}, paramLabel = "BOOTSTRAP", description = "The bootstrap (the older form of the argument).")
+    @Option(names = {"-B", "--bootstrap"}, paramLabel = "BOOTSTRAP",
+            description = "The bootstrap (the older form of the argument).")
     Path bootstrapOpt;
 
     @Option(names = {"-b", "--blob"}, paramLabel = "BLOB", description = "The data blob (single-blob images).")
