@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A private containerd (Debian's 1.6 + runc) for one test: root, state and socket under the test's directory, the
@@ -47,7 +46,7 @@ final class ContainerdServer implements AutoCloseable {
             if (Files.exists(c.socket()) && Cmd.exec(c.ctrCommand("version"), 10).exit() == 0) {
                 return c;
             }
-            sleep(100);
+            Cmd.sleep(100);
         }
         c.close();
         throw new IOException("containerd did not start: " + Files.readString(dir.resolve("containerd.log")));
@@ -104,21 +103,6 @@ final class ContainerdServer implements AutoCloseable {
         } catch (IOException e) {
             // containerd is going away anyway; Leftovers kills what remains
         }
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Cmd.stop(process);
     }
 }

@@ -46,7 +46,7 @@ final class SnapshotterServer implements AutoCloseable {
             if (Files.exists(socket)) {
                 return new SnapshotterServer(p, socket, log);
             }
-            sleep(50);
+            Cmd.sleep(50);
         }
         p.destroyForcibly();
         throw new IOException("snapshotter did not listen on " + socket + ": " + Files.readString(log));
@@ -72,21 +72,6 @@ final class SnapshotterServer implements AutoCloseable {
 
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Cmd.stop(process);
     }
 }
