@@ -46,8 +46,14 @@ final class BlobWriter {
     private final boolean v6;
     private final boolean aligned;
     private final boolean padToUncompressed;
+    /** Every byte but the chunk digest array: the blob id. */
     private final MessageDigest blobHash = Digester.sha256();
-    private final MessageDigest dataHash = Digester.sha256();
+    /**
+     * Every byte: the blob's OCI digest. Forked from {@link #blobHash} where the digest array starts, so the chunk
+     * data is hashed once.
+     */
+    private MessageDigest fileHash;
+    private byte[] fileSha256;
     private final List<ChunkInfo> chunks = new ArrayList<>();
     private long written;
     private long uncompressedEnd;
@@ -93,17 +99,17 @@ final class BlobWriter {
         }
         long uoff = aligned ? align(uncompressedEnd, BLOCK) : uncompressedEnd;
         if (padToUncompressed && written < uoff) {
-            writeHashed(new byte[(int) (uoff - written)], (int) (uoff - written), true);
+            writeHashed(new byte[(int) (uoff - written)], (int) (uoff - written));
         }
         long coff = written;
         int flags = ChunkInfo.FLAG_HAS_CRC32;
         int csize;
         if (compressed != null) {
-            writeHashed(compressed, compressed.length, true);
+            writeHashed(compressed, compressed.length);
             csize = compressed.length;
             flags |= ChunkInfo.FLAG_COMPRESSED;
         } else {
-            writeHashed(raw, rawOff, rawLen, true);
+            writeHashed(raw, rawOff, rawLen);
             csize = rawLen;
         }
         uncompressedEnd = uoff + rawLen;
@@ -144,10 +150,10 @@ final class BlobWriter {
         long uncompressedSize = aligned ? align(uncompressedEnd, BLOCK) : uncompressedEnd;
         if (tarHeaders) {
             byte[] h = TarHeader.encode(TarHeader.IMAGE_BLOB, dataLen);
-            dataHash.update(h);
-            writeHashed(h, h.length, false);
-            entries.add(new TocEntry(Compressor.NONE.tocFlag(), TarHeader.IMAGE_BLOB, dataHash.digest(), 0, dataLen,
-                    uncompressedSize));
+            writeHashed(h, h.length);
+            // Nothing but chunk data and this header has been written: the running hash is the section's digest.
+            entries.add(new TocEntry(Compressor.NONE.tocFlag(), TarHeader.IMAGE_BLOB, fork(blobHash).digest(), 0,
+                    dataLen, uncompressedSize));
         }
         BlobInfo.Builder info = BlobInfo.builder().index(blobIndex).chunkSize(chunkSize).chunkCount(chunks.size())
                 .compressor(compressor).digester(digester).uncompressedSize(uncompressedSize);
@@ -157,7 +163,7 @@ final class BlobWriter {
                 CiTable.writeV1(ci, c.uncompressedOffset(), c.uncompressedSize(), c.compressedOffset(), c.compressedSize());
             }
             byte[] ciRaw = ci.array();
-            Compressor ciCompressor = compressor == Compressor.NONE ? Compressor.NONE : compressor;
+            Compressor ciCompressor = compressor;
             byte[] ciStored = ciCompressor.compress(ciRaw, 0, ciRaw.length);
             if (ciStored == null) {
                 ciCompressor = Compressor.NONE;
@@ -167,11 +173,11 @@ final class BlobWriter {
             CiHeader header = new CiHeader(features & ~BlobFeatures.INLINED_FS_META, ciCompressor, chunks.size(),
                     ciOffset, ciStored.length, ciRaw.length, 0, 0, 0);
             byte[] h = header.encode();
-            writeHashed(ciStored, ciStored.length, false);
-            writeHashed(h, h.length, false);
+            writeHashed(ciStored, ciStored.length);
+            writeHashed(h, h.length);
             if (tarHeaders) {
                 byte[] th = TarHeader.encode(TarHeader.BLOB_META, ciStored.length + (long) CiHeader.SIZE);
-                writeHashed(th, th.length, false);
+                writeHashed(th, th.length);
             }
             info.ciCompressor(ciCompressor).ciOffset(ciOffset).ciCompressedSize(ciStored.length)
                     .ciUncompressedSize(ciRaw.length);
@@ -189,7 +195,7 @@ final class BlobWriter {
             // The digest array is the one part of the blob the blob id does not cover.
             writeRaw(digests);
             byte[] th = TarHeader.encode(TarHeader.BLOB_DIGEST, digests.length);
-            writeHashed(th, th.length, false);
+            writeHashed(th, th.length);
             entries.add(new TocEntry(Compressor.NONE.tocFlag(), TarHeader.BLOB_DIGEST, sha256(digests), off,
                     digests.length, digests.length));
         }
@@ -209,9 +215,9 @@ final class BlobWriter {
             boolean zstd = z.length < bootstrap.length;
             byte[] stored = zstd ? z : bootstrap;
             long off = written;
-            writeHashed(stored, stored.length, false);
+            writeHashed(stored, stored.length);
             byte[] th = TarHeader.encode(TarHeader.IMAGE_BOOT, stored.length);
-            writeHashed(th, th.length, false);
+            writeHashed(th, th.length);
             entries.add(new TocEntry((zstd ? Compressor.ZSTD : Compressor.NONE).tocFlag(), TarHeader.IMAGE_BOOT,
                     sha256(bootstrap), off, stored.length, bootstrap.length));
         }
@@ -223,21 +229,28 @@ final class BlobWriter {
             }
             t.put(TarHeader.encode(TarHeader.BLOB_TOC, (long) TocEntry.SIZE * entries.size()));
             byte[] raw = t.array();
-            writeHashed(raw, raw.length, false);
+            writeHashed(raw, raw.length);
             b.tocSize(raw.length).tocDigest(sha256(raw));
         }
-        String id = blobId != null ? blobId : HexFormat.of().formatHex(blobHash.digest());
+        byte[] idHash = blobHash.digest();
+        fileSha256 = fileHash != null ? fileHash.digest() : idHash;
+        String id = blobId != null ? blobId : HexFormat.of().formatHex(idHash);
         return b.blobId(id).compressedSize(written).build();
     }
 
-    private void writeHashed(byte[] b, int len, boolean data) throws IOException {
-        writeHashed(b, 0, len, data);
+    /** The SHA-256 of the whole blob as written (its OCI layer digest); known after {@link #finish}. */
+    byte[] fileSha256() {
+        return fileSha256;
     }
 
-    private void writeHashed(byte[] b, int off, int len, boolean data) throws IOException {
+    private void writeHashed(byte[] b, int len) throws IOException {
+        writeHashed(b, 0, len);
+    }
+
+    private void writeHashed(byte[] b, int off, int len) throws IOException {
         blobHash.update(b, off, len);
-        if (data) {
-            dataHash.update(b, off, len);
+        if (fileHash != null) {
+            fileHash.update(b, off, len);
         }
         if (out != null) {
             out.write(b, off, len);
@@ -245,11 +258,25 @@ final class BlobWriter {
         written += len;
     }
 
+    /** Writes bytes the blob id does not cover (the chunk digest array). */
     private void writeRaw(byte[] b) throws IOException {
+        if (fileHash == null) {
+            fileHash = fork(blobHash);
+        }
+        fileHash.update(b);
         if (out != null) {
             out.write(b);
         }
         written += b.length;
+    }
+
+    /** A copy of a running hash, to finish without disturbing the original. */
+    private static MessageDigest fork(MessageDigest md) {
+        try {
+            return (MessageDigest) md.clone();
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException("SHA-256 provider without clone support", e);
+        }
     }
 
     private static byte[] sha256(byte[] b) {

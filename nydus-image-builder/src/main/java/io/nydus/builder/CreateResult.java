@@ -10,10 +10,11 @@ import java.util.List;
  * @param bootstrap   the bootstrap file written (null when only an inline bootstrap was produced)
  * @param blob        the new data blob, null when the layer had no new chunk and no inline meta
  * @param blobPath    where the new blob was written
+ * @param blobDigest  {@code sha256:<hex>} of the whole blob file (its OCI layer digest), null with no new blob
  * @param blobs       the bootstrap's blob table
  * @param implicitDirs directories the layer only implied (no entry described them): {@code merge} must keep the
  *                     lower layers' attributes for them, see {@link MergeOptions#implicitDirs}
  */
-public record CreateResult(Path bootstrap, BlobInfo blob, Path blobPath, List<BlobInfo> blobs, long files,
-        long chunks, long dedupedChunks, long dedupedBytes, List<String> warnings, java.util.Set<String> implicitDirs) {
+public record CreateResult(Path bootstrap, BlobInfo blob, Path blobPath, String blobDigest, List<BlobInfo> blobs,
+        long files, long chunks, long dedupedChunks, long dedupedBytes, List<String> warnings, java.util.Set<String> implicitDirs) {
 }

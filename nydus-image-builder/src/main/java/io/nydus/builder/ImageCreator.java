@@ -133,7 +133,8 @@ public final class ImageCreator {
                 }
             }
             long[] counts = count(tree);
-            return new CreateResult(bootstrapPath, newBlob, blobPath, blobs, counts[0], writer.chunkCount(),
+            String blobDigest = newBlob == null ? null : "sha256:" + HexFormat.of().formatHex(writer.fileSha256());
+            return new CreateResult(bootstrapPath, newBlob, blobPath, blobDigest, blobs, counts[0], writer.chunkCount(),
                     deduped[0], deduped[1], warnings.summary(), implicitPaths);
         }
     }

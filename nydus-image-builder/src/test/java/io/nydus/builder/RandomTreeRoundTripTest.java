@@ -1,13 +1,21 @@
 package io.nydus.builder;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.nydus.rafs.Compressor;
 import io.nydus.rafs.Digester;
 import io.nydus.rafs.RafsSuper;
 import io.nydus.rafs.RafsVersion;
 import io.nydus.testdata.TreeManifest;
+import io.nydus.rafs.blob.BlobReader;
+import io.nydus.rafs.blob.BlobSections;
+import io.nydus.rafs.blob.TarHeader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -73,6 +81,9 @@ class RandomTreeRoundTripTest {
         o.bootstrap = work.resolve("boot");
         o.blob = work.resolve("blob");
         CreateResult r = ImageCreator.create(o);
+        if (r.blob() != null) {
+            assertBlobDigests(r, o);
+        }
         try (RafsSuper sb = RafsSuper.open(o.bootstrap)) {
             Checker.check(sb, o.blob, null);
             Path tar = work.resolve("out.tar");
@@ -84,6 +95,20 @@ class RandomTreeRoundTripTest {
         }
         if (o.fsVersion == RafsVersion.V6 && o.compressor == Compressor.NONE) {
             KernelErofs.assertMountEquals(o.bootstrap, r.blobPath(), src, work.resolve("mnt"));
+        }
+    }
+
+    /** The blob's OCI digest is the SHA-256 of the file; the TOC's image.blob digest covers data and header. */
+    private static void assertBlobDigests(CreateResult r, CreateOptions o) throws IOException {
+        byte[] file = Files.readAllBytes(r.blobPath());
+        assertEquals("sha256:" + HexFormat.of().formatHex(Digester.sha256().digest(file)), r.blobDigest());
+        if (o.blobToc) {
+            try (BlobReader reader = BlobReader.ofFile(r.blobPath())) {
+                BlobSections.Section data = BlobSections.read(reader).find(TarHeader.IMAGE_BLOB);
+                MessageDigest md = Digester.sha256();
+                md.update(file, 0, (int) data.compressedSize() + TarHeader.SIZE);
+                assertArrayEquals(md.digest(), data.digest());
+            }
         }
     }
 }

@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.Locale;
 
@@ -26,7 +25,6 @@ import java.util.Locale;
  * compresses on all cores. Nothing is unpacked to disk. Whiteouts stay in the layer bootstrap; merging applies them.
  */
 public final class LayerConverter {
-    private static final int BUFFER = 1 << 20;
 
     private final ConvertOptions options;
     private final Path workDir;
@@ -91,8 +89,7 @@ public final class LayerConverter {
                 }
                 tarBytes = tar.count;
             }
-            String digest = sha256(blobFile);
-            Timing.mark("blob hashed");
+            String digest = r.blobDigest();
             long size = Files.size(blobFile);
             Descriptor blob = new Descriptor(MediaTypes.NYDUS_BLOB, digest, size);
             blob.annotate(MediaTypes.ANNOTATION_NYDUS_BLOB, "true");
@@ -129,18 +126,6 @@ public final class LayerConverter {
     static String shortDigest(String digest) {
         String hex = Digests.hex(digest);
         return Digests.algorithm(digest) + ":" + hex.substring(0, Math.min(12, hex.length()));
-    }
-
-    static String sha256(Path file) throws IOException {
-        MessageDigest md = Digests.messageDigest("sha256:");
-        byte[] buf = new byte[BUFFER];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return Digests.format("sha256", md.digest());
     }
 
     private static void drainQuietly(VerifiedStream v, String what) throws NydusifyException {
