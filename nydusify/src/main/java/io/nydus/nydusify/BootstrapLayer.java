@@ -5,13 +5,13 @@ import io.nydus.nydusify.oci.Digests;
 import io.nydus.nydusify.oci.MediaTypes;
 import io.nydus.rafs.RafsVersion;
 import java.io.BufferedOutputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -52,9 +52,10 @@ public final class BootstrapLayer {
             Path out) throws IOException {
         MessageDigest tarDigest = Digests.messageDigest("sha256:");
         MessageDigest gzDigest = Digests.messageDigest("sha256:");
-        try (OutputStream file = new DigestingOutput(new BufferedOutputStream(Files.newOutputStream(out), 1 << 16), gzDigest);
+        try (OutputStream file = new DigestOutputStream(
+                        new BufferedOutputStream(Files.newOutputStream(out), 1 << 16), gzDigest);
                 GZIPOutputStream gz = new FastGzip(file);
-                TarArchiveOutputStream tar = new TarArchiveOutputStream(new DigestingOutput(gz, tarDigest))) {
+                TarArchiveOutputStream tar = new TarArchiveOutputStream(new DigestOutputStream(gz, tarDigest))) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
             TarArchiveEntry dir = new TarArchiveEntry(DIR, TarArchiveEntry.LF_DIR);
@@ -139,27 +140,6 @@ public final class BootstrapLayer {
         FastGzip(OutputStream out) throws IOException {
             super(out, 1 << 16);
             def.setLevel(Deflater.BEST_SPEED);
-        }
-    }
-
-    private static final class DigestingOutput extends FilterOutputStream {
-        private final MessageDigest md;
-
-        DigestingOutput(OutputStream out, MessageDigest md) {
-            super(out);
-            this.md = md;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            md.update((byte) b);
-            out.write(b);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            md.update(b, off, len);
-            out.write(b, off, len);
         }
     }
 }

@@ -78,35 +78,30 @@ public final class ImageChecker {
                 ImageStore source = sourceRef == null ? null : ImageStores.open(sourceRef, sourceOptions, work, false)) {
             PlatformFilter filter = new PlatformFilter(platforms, allPlatforms);
             Manifest top = target.manifest(targetRef.reference());
-            List<Descriptor> nydus = new ArrayList<>();
+            List<PlatformFilter.Entry> nydus;
             if (PlatformFilter.isIndex(top)) {
                 ImageIndex idx = ImageIndex.parse(top.bytes(), "index " + top.digest() + " of " + targetRef);
-                for (Descriptor d : filter.select(idx, null)) {
-                    Manifest m = target.manifest(d.digest);
-                    if (!PlatformFilter.isIndex(m) && ImageManifest.parse(m.bytes(), "manifest " + d.digest).isNydus()) {
-                        nydus.add(d);
-                    }
-                }
+                nydus = filter.nydusManifests(target, idx);
                 if (nydus.isEmpty()) {
                     throw new NydusifyException(targetRef + ": index " + top.digest() + " has no nydus manifest for "
                             + filter.describe());
                 }
             } else {
-                nydus.add(new Descriptor(PlatformFilter.mediaType(top), top.digest(), top.size()));
+                nydus = List.of(new PlatformFilter.Entry(
+                        new Descriptor(PlatformFilter.mediaType(top), top.digest(), top.size()), top));
             }
             Manifest sourceTop = source == null ? null : source.manifest(sourceRef.reference());
-            for (Descriptor d : nydus) {
+            for (PlatformFilter.Entry e : nydus) {
                 report.addManifest();
+                Descriptor d = e.descriptor();
                 String name = targetRef + (d.platform != null ? " (" + d.platform + ")" : "");
-                checkImage(target, d, name, source, sourceTop, sourceRef, work, report);
+                checkImage(target, e.manifest(), name, source, sourceTop, sourceRef, work, report);
             }
         }
         return report;
     }
 
-    private void checkImage(ImageStore target, Descriptor d, String name, ImageStore source, Manifest sourceTop,
-            ImageReference sourceRef, Path work, CheckReport report) throws IOException {
-        Manifest m = target.manifest(d.digest);
+    private void checkImage(ImageStore target, Manifest m, String name, ImageStore source, Manifest sourceTop, ImageReference sourceRef, Path work, CheckReport report) throws IOException {
         ImageManifest man = ImageManifest.parse(m.bytes(), "manifest " + m.digest() + " of " + name);
         int before = report.problems().size();
         // 1. manifest rules

@@ -5,7 +5,6 @@ import io.nydus.blobcache.registry.Manifest;
 import io.nydus.nydusify.oci.Descriptor;
 import io.nydus.nydusify.oci.ImageIndex;
 import io.nydus.nydusify.oci.ImageManifest;
-import io.nydus.nydusify.oci.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -45,20 +44,22 @@ public final class ImageCopier {
         if (chosen.isEmpty()) {
             throw new NydusifyException(name + ": index " + top.digest() + " has no manifest for " + filter.describe());
         }
+        Manifest first = null;
         for (Descriptor d : chosen) {
-            copyManifest(source.manifest(d.digest), name);
+            Manifest m = source.manifest(d.digest);
+            copyManifest(m, name);
+            first = first == null ? m : first;
         }
         if (filter == null || chosen.size() == idx.manifests.size()) {
             pusher.pushManifest(type, top.bytes());
             return new Copied(new Descriptor(type, top.digest(), top.size()), top.bytes());
         }
         if (chosen.size() == 1) {
-            Manifest m = source.manifest(chosen.get(0).digest);
-            return new Copied(new Descriptor(PlatformFilter.mediaType(m), m.digest(), m.size()), m.bytes());
+            return new Copied(new Descriptor(PlatformFilter.mediaType(first), first.digest(), first.size()),
+                    first.bytes());
         }
-        ImageIndex narrowed = Json.MAPPER.readValue(top.bytes(), ImageIndex.class);
-        narrowed.manifests = new ArrayList<>(chosen);
-        byte[] bytes = narrowed.bytes();
+        idx.manifests = new ArrayList<>(chosen); // the index narrowed to the chosen entries
+        byte[] bytes = idx.bytes();
         pusher.pushManifest(type, bytes);
         return new Copied(new Descriptor(type, io.nydus.nydusify.oci.Digests.sha256(bytes), bytes.length), bytes);
     }

@@ -28,10 +28,6 @@ public final class ImagePusher {
         this.delay = delay;
     }
 
-    public ImageStore target() {
-        return target;
-    }
-
     /** Ensures the target has {@code blob}; {@code from} is where a cross-repository mount may take it from. */
     public void pushBlob(Descriptor blob, BlobSource source, ImageStore from) throws IOException {
         withRetries("push blob " + blob.digest, () -> {

@@ -47,23 +47,21 @@ public final class NydusdMount {
         Path cache = workDir.resolve("cache");
         Files.createDirectories(cache);
         ObjectNode backend = Json.MAPPER.createObjectNode();
-        try (ImageStore store = ImageStores.open(ref, options, workDir, false)) {
+        ImageStore store = ImageStores.open(ref, options, workDir, false);
+        // An archive's unpacked layout is the localfs backend's directory: kept for the life of the mount, removed
+        // with the work directory.
+        boolean keepStore = false;
+        try {
             Manifest top = store.manifest(ref.reference());
             Manifest m = top;
             if (PlatformFilter.isIndex(top)) {
                 ImageIndex idx = ImageIndex.parse(top.bytes(), "index " + top.digest() + " of " + ref);
                 PlatformFilter f = new PlatformFilter(platforms, false);
-                m = null;
-                for (Descriptor d : f.select(idx, null)) {
-                    Manifest c = store.manifest(d.digest);
-                    if (!PlatformFilter.isIndex(c) && ImageManifest.parse(c.bytes(), "manifest " + d.digest).isNydus()) {
-                        m = c;
-                        break;
-                    }
-                }
-                if (m == null) {
+                List<PlatformFilter.Entry> nydus = f.nydusManifests(store, idx);
+                if (nydus.isEmpty()) {
                     throw new NydusifyException(ref + ": no nydus manifest for " + f.describe());
                 }
+                m = nydus.get(0).manifest();
             }
             ImageManifest man = ImageManifest.parse(m.bytes(), "manifest " + m.digest() + " of " + ref);
             if (!man.isNydus()) {
@@ -92,10 +90,17 @@ public final class NydusdMount {
                     c.put("registry_token", cr.registryToken());
                 }
             } else {
-                Path layoutDir = ref.kind() == ImageReference.Kind.OCI_LAYOUT ? ref.path()
-                        : unpackArchive(ref, workDir);
+                Path layoutDir = ref.path();
+                if (store instanceof OciArchive archive) {
+                    layoutDir = archive.layout().dir();
+                    keepStore = true;
+                }
                 backend.put("type", "localfs");
                 backend.putObject("config").put("dir", layoutDir.toAbsolutePath().resolve("blobs/sha256").toString());
+            }
+        } finally {
+            if (!keepStore) {
+                store.close();
             }
         }
         ObjectNode config = Json.MAPPER.createObjectNode();
@@ -114,11 +119,6 @@ public final class NydusdMount {
         Path configFile = workDir.resolve("nydusd.json");
         Files.writeString(configFile, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(config));
         return new Prepared(boot, configFile, cache);
-    }
-
-    private static Path unpackArchive(ImageReference ref, Path workDir) throws IOException {
-        OciArchive a = OciArchive.open(ref.path(), workDir);
-        return a.layout().dir(); // kept for the life of the mount, removed with the work directory
     }
 
     /**

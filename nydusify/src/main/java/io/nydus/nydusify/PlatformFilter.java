@@ -3,8 +3,10 @@ package io.nydus.nydusify;
 import io.nydus.blobcache.registry.Manifest;
 import io.nydus.nydusify.oci.Descriptor;
 import io.nydus.nydusify.oci.ImageIndex;
+import io.nydus.nydusify.oci.ImageManifest;
 import io.nydus.nydusify.oci.MediaTypes;
 import io.nydus.nydusify.oci.Platform;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,6 +35,22 @@ public final class PlatformFilter {
             }
             if (all || wanted.stream().anyMatch(p -> p.matches(d.platform))) {
                 out.add(d);
+            }
+        }
+        return out;
+    }
+
+    /** A manifest an index names, with the entry that names it. */
+    public record Entry(Descriptor descriptor, Manifest manifest) {
+    }
+
+    /** The nydus image manifests among the entries of {@code index} this filter selects, each fetched once. */
+    public List<Entry> nydusManifests(ImageStore store, ImageIndex index) throws IOException {
+        List<Entry> out = new ArrayList<>();
+        for (Descriptor d : select(index, null)) {
+            Manifest m = store.manifest(d.digest);
+            if (!isIndex(m) && ImageManifest.parse(m.bytes(), "manifest " + d.digest).isNydus()) {
+                out.add(new Entry(d, m));
             }
         }
         return out;

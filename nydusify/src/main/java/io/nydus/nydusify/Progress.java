@@ -35,11 +35,6 @@ public final class Progress implements AutoCloseable {
         }
     }
 
-    /** Progress for a process with no output (tests, library use). */
-    public static Progress silent() {
-        return new Progress(new PrintWriter(System.err, true), false, true);
-    }
-
     /** Prints a message line (not when quiet). */
     public synchronized void info(String line) {
         if (quiet) {

@@ -22,18 +22,6 @@ public final class RegistryStore implements ImageStore {
         this.repo = repo;
     }
 
-    public RegistryClient client() {
-        return client;
-    }
-
-    public String host() {
-        return host;
-    }
-
-    public String repository() {
-        return repo;
-    }
-
     @Override
     public String describe() {
         return "registry " + host + " repo " + repo;

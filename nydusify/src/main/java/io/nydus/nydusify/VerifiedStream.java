@@ -81,10 +81,6 @@ public final class VerifiedStream extends FilterInputStream {
         }
     }
 
-    public long count() {
-        return count;
-    }
-
     private void verify() throws IOException {
         if (!verified) {
             verified = true;

@@ -16,13 +16,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code nydusify mount} runs bin/nydusd on a converted image: the mounted tree equals what umoci unpacks. */
+/**
+ * {@code nydusify mount} runs bin/nydusd on a converted image (registry, OCI layout, OCI archive): the mounted tree
+ * equals what umoci unpacks.
+ */
 class MountTest {
     @TempDir
     Path work;
 
     @Test
-    void mountsFromARegistryAndFromALayout() throws IOException, InterruptedException {
+    void mountsFromARegistryALayoutAndAnArchive() throws IOException, InterruptedException {
         Path images = TestImages.layout();
         Path expected = TestImages.umociUnpack(TestImages.ref(images, "busybox"), work);
         try (RegistryServer reg = RegistryServer.start(work.resolve("reg"))) {
@@ -36,6 +39,10 @@ class MountTest {
         Cli c = Cli.run("convert", "--source", TestImages.ref(images, "busybox"), "--target", "oci:" + layout + ":n");
         assertEquals(0, c.code(), c.toString());
         mountAndCompare(List.of("--target", "oci:" + layout + ":n"), expected);
+        Path archive = work.resolve("nydus.tar");
+        c = Cli.run("copy", "--source", "oci:" + layout + ":n", "--target", "oci-archive:" + archive + ":n");
+        assertEquals(0, c.code(), c.toString());
+        mountAndCompare(List.of("--target", "oci-archive:" + archive + ":n"), expected);
     }
 
     private void mountAndCompare(List<String> target, Path expected) throws IOException, InterruptedException {
