@@ -33,15 +33,7 @@ final class BlobTable {
         blobs.set(slot, blob.toBuilder().index(slot).build());
     }
 
-    synchronized int size() {
-        return blobs.size();
-    }
-
-    synchronized BlobInfo get(int slot) {
-        return blobs.get(slot);
-    }
-
-    /** The final list; reserved slots left empty must have been removed with {@link #removeEmptySlot}. */
+    /** The final list; every reserved slot must have been filled. */
     synchronized List<BlobInfo> list() {
         for (BlobInfo b : blobs) {
             if (b == null) {
@@ -49,21 +41,5 @@ final class BlobTable {
             }
         }
         return List.copyOf(blobs);
-    }
-
-    /**
-     * Removes an unused reserved slot, shifting later blobs down; returns the old → new index map (-1 for the
-     * removed slot).
-     */
-    synchronized int[] removeEmptySlot(int slot) {
-        int[] map = new int[blobs.size()];
-        for (int i = 0; i < map.length; i++) {
-            map[i] = i < slot ? i : i == slot ? -1 : i - 1;
-        }
-        blobs.remove(slot);
-        for (int i = slot; i < blobs.size(); i++) {
-            blobs.set(i, blobs.get(i).toBuilder().index(i).build());
-        }
-        return map;
     }
 }

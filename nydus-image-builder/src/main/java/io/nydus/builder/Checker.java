@@ -6,7 +6,6 @@ import io.nydus.rafs.Digester;
 import io.nydus.rafs.RafsFormatException;
 import io.nydus.rafs.RafsSuper;
 import io.nydus.rafs.RafsVersion;
-import io.nydus.rafs.blob.BlobMeta;
 import io.nydus.rafs.blob.CiTable;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,7 +36,7 @@ public final class Checker {
             if (blobs.available() && sb.version() == RafsVersion.V6) {
                 for (BlobInfo b : sb.blobs()) {
                     if (b.ciUncompressedSize() > 0) {
-                        ciTables.put(b.index(), BlobMeta.fromBlob(blobs.reader(b.index()), b).table(b.index()));
+                        ciTables.put(b.index(), blobs.ciTable(b.index()));
                     }
                 }
             }

@@ -4,9 +4,7 @@ import io.nydus.rafs.BlobInfo;
 import io.nydus.rafs.ChunkInfo;
 import io.nydus.rafs.RafsSuper;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -24,20 +22,9 @@ final class ChunkDict {
     }
 
     /** Adds every chunk of a bootstrap (the first occurrence of each digest wins). */
-    void addBootstrap(Path bootstrap, int chunkSize) throws IOException {
-        try (RafsSuper sb = RafsSuper.open(bootstrap)) {
-            if (sb.chunkSize() != chunkSize) {
-                throw new IllegalArgumentException("chunk dict " + bootstrap + " uses chunk size 0x"
-                        + Integer.toHexString(sb.chunkSize()) + ", the build uses 0x" + Integer.toHexString(chunkSize));
-            }
-            addAll(sb.blobs(), sb);
-        }
-    }
-
-    /** Adds the chunks of an already loaded bootstrap whose blobs sit at {@code slots} of the output table. */
-    void addAll(List<BlobInfo> blobs, RafsSuper sb) throws IOException {
+    void addAll(RafsSuper sb) throws IOException {
         int base = sourceBlobs.size();
-        for (BlobInfo b : blobs) {
+        for (BlobInfo b : sb.blobs()) {
             sourceBlobs.put(base + b.index(), b);
         }
         sb.walk(e -> {

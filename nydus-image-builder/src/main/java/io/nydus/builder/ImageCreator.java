@@ -8,8 +8,6 @@ import io.nydus.rafs.RafsVersion;
 import io.nydus.rafs.tree.Tree;
 import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
-import io.nydus.rafs.v5.RafsV5Writer;
-import io.nydus.rafs.v6.RafsV6Writer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +20,7 @@ import java.util.HexFormat;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.function.IntUnaryOperator;
 
 /**
  * {@code nydus-image create}: one pass over a directory or a layer tar that produces a data blob and a bootstrap.
@@ -60,14 +59,14 @@ public final class ImageCreator {
                 for (BlobInfo b : parent.blobs()) {
                     table.add(b);
                 }
-                dict.addAll(parent.blobs(), parent);
+                dict.addAll(parent);
             }
         }
         for (Path d : o.chunkDicts) {
             try (RafsSuper sb = RafsSuper.open(d)) {
                 checkCompatible(sb, o, "chunk dict " + d);
+                dict.addAll(sb);
             }
-            dict.addBootstrap(d, o.chunkSize);
         }
 
         Path blobTarget = o.blob != null ? o.blob : o.blobDir.resolve("blob.tmp-name");
@@ -102,7 +101,7 @@ public final class ImageCreator {
             // Final blob table: parent blobs, chunk-dict blobs in first-use order, then the new blob.
             boolean keepNewBlob = writer.chunkCount() > 0 || o.blobInlineMeta;
             int newSlot = keepNewBlob ? table.reserve() : -1;
-            remap(tree, NEW_BLOB, newSlot);
+            remap(tree, slot -> slot == NEW_BLOB ? newSlot : slot);
             List<TreeEntry> prefetch = o.prefetchPatterns == null ? List.of()
                     : PrefetchList.resolve(tree, o.prefetchPatterns, warnings);
             boolean tarHeaders = o.blobInlineMeta || o.blobToc;
@@ -149,15 +148,16 @@ public final class ImageCreator {
         }
     }
 
-    /** Moves every chunk of {@code fromSlot} to {@code toSlot}. */
-    static void remap(Tree tree, int fromSlot, int toSlot) {
+    /** Moves every chunk to the blob table slot {@code slotOf} gives for its current one. */
+    static void remap(Tree tree, IntUnaryOperator slotOf) {
         Set<TreeInode> done = Collections.newSetFromMap(new IdentityHashMap<>());
         tree.preOrder(e -> {
             TreeInode in = e.inode();
             if (in.isReg() && done.add(in)) {
                 List<ChunkInfo> cs = new ArrayList<>(in.chunks.size());
                 for (ChunkInfo c : in.chunks) {
-                    cs.add(c.blobIndex() == fromSlot ? c.withBlobIndex(toSlot) : c);
+                    int slot = slotOf.applyAsInt(c.blobIndex());
+                    cs.add(slot == c.blobIndex() ? c : c.withBlobIndex(slot));
                 }
                 in.chunks = cs;
             }
@@ -190,13 +190,8 @@ public final class ImageCreator {
 
     static void writeBootstrap(Tree tree, List<BlobInfo> blobs, List<TreeEntry> prefetch, CreateOptions o,
             OutputStream out) throws IOException {
-        BootstrapSpec spec = new BootstrapSpec(tree, blobs, o.chunkSize, o.compressor, o.digester, o.explicitUidGid,
-                prefetch);
-        if (o.fsVersion == RafsVersion.V6) {
-            RafsV6Writer.write(spec, out);
-        } else {
-            RafsV5Writer.write(spec, out);
-        }
+        new BootstrapSpec(tree, blobs, o.chunkSize, o.compressor, o.digester, o.explicitUidGid, prefetch)
+                .write(o.fsVersion, out);
     }
 
     private static void writeFile(Path path, byte[] data) throws IOException {

@@ -65,12 +65,17 @@ final class LocalBlobs implements AutoCloseable {
         if (c.isResolved() || c.isHole()) {
             return c;
         }
-        CiTable ci = ciTables.get(c.blobIndex());
+        return c.resolvedBy(ciTable(c.blobIndex()).chunk(c.index()));
+    }
+
+    /** A v6 blob's ci table, read from the blob once. */
+    CiTable ciTable(int blobIndex) throws IOException {
+        CiTable ci = ciTables.get(blobIndex);
         if (ci == null) {
-            ci = BlobMeta.fromBlob(reader(c.blobIndex()), blobs.get(c.blobIndex())).table(c.blobIndex());
-            ciTables.put(c.blobIndex(), ci);
+            ci = BlobMeta.fromBlob(reader(blobIndex), blobs.get(blobIndex)).table(blobIndex);
+            ciTables.put(blobIndex, ci);
         }
-        return c.resolvedBy(ci.chunk(c.index()));
+        return ci;
     }
 
     /** The verified uncompressed bytes of a chunk. */

@@ -2,7 +2,6 @@ package io.nydus.builder;
 
 import io.nydus.rafs.BlobInfo;
 import io.nydus.rafs.BootstrapSpec;
-import io.nydus.rafs.ChunkInfo;
 import io.nydus.rafs.Compressor;
 import io.nydus.rafs.Digester;
 import io.nydus.rafs.RafsSuper;
@@ -10,11 +9,8 @@ import io.nydus.rafs.RafsVersion;
 import io.nydus.rafs.tree.Tree;
 import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
-import io.nydus.rafs.v5.RafsV5Writer;
-import io.nydus.rafs.v6.RafsV6Writer;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.IdentityHashMap;
@@ -83,7 +79,7 @@ public final class Merger {
                     slots[b.index()] = table.add(renamed);
                 }
                 Tree upper = TreeLoader.load(layer);
-                remapAll(upper, slots);
+                ImageCreator.remap(upper, slot -> slots[slot]);
                 Overlay.apply(base, upper, WhiteoutSpec.OCI, implicitInodes(upper, o, i));
             }
         }
@@ -92,11 +88,7 @@ public final class Merger {
         BootstrapSpec spec = new BootstrapSpec(base, table.list(), chunkSize, compressor, digester, explicitUidGid,
                 prefetch);
         try (OutputFile out = OutputFile.create(o.bootstrap)) {
-            if (version == RafsVersion.V6) {
-                RafsV6Writer.write(spec, out.stream());
-            } else {
-                RafsV5Writer.write(spec, out.stream());
-            }
+            spec.write(version, out.stream());
             out.commit();
         }
         return new Result(o.bootstrap, table.list(), version);
@@ -154,19 +146,5 @@ public final class Merger {
 
     private static String stripAlgorithm(String digest) {
         return digest.startsWith("sha256:") ? digest.substring(7) : digest;
-    }
-
-    private static void remapAll(Tree tree, int[] slots) {
-        Set<TreeInode> done = Collections.newSetFromMap(new IdentityHashMap<>());
-        tree.preOrder(e -> {
-            TreeInode in = e.inode();
-            if (in.isReg() && done.add(in)) {
-                List<ChunkInfo> cs = new ArrayList<>(in.chunks.size());
-                for (ChunkInfo c : in.chunks) {
-                    cs.add(c.withBlobIndex(slots[c.blobIndex()]));
-                }
-                in.chunks = cs;
-            }
-        });
     }
 }

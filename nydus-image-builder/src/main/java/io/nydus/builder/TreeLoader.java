@@ -1,6 +1,5 @@
 package io.nydus.builder;
 
-import io.nydus.rafs.BlobInfo;
 import io.nydus.rafs.Inode;
 import io.nydus.rafs.RafsSuper;
 import io.nydus.rafs.tree.Tree;
@@ -8,7 +7,6 @@ import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
 import java.io.IOException;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /** Turns a bootstrap back into a {@link Tree} (for {@code --parent-bootstrap} and {@code merge}). */
@@ -54,10 +52,5 @@ final class TreeLoader {
             }
         });
         return out[0];
-    }
-
-    /** The blob table of a bootstrap. */
-    static List<BlobInfo> blobs(RafsSuper sb) {
-        return sb.blobs();
     }
 }

@@ -23,8 +23,4 @@ public final class Warnings {
         }
         return out;
     }
-
-    public synchronized boolean isEmpty() {
-        return counts.isEmpty();
-    }
 }

@@ -10,8 +10,6 @@ import io.nydus.rafs.RafsVersion;
 import io.nydus.rafs.tree.Tree;
 import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
-import io.nydus.rafs.v5.RafsV5Writer;
-import io.nydus.rafs.v6.RafsV6Writer;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,11 +53,7 @@ class FileNameTest {
         t.root().put(link);
         BootstrapSpec spec = new BootstrapSpec(t, List.of(), 1 << 20, Compressor.ZSTD, Digester.SHA256, true, List.of());
         try (OutputStream os = Files.newOutputStream(boot)) {
-            if (v == RafsVersion.V6) {
-                RafsV6Writer.write(spec, os);
-            } else {
-                RafsV5Writer.write(spec, os);
-            }
+            spec.write(v, os);
         }
     }
 

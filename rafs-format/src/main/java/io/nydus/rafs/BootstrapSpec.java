@@ -1,7 +1,12 @@
 package io.nydus.rafs;
 
+import io.nydus.rafs.blob.ChunkRecord;
 import io.nydus.rafs.tree.Tree;
 import io.nydus.rafs.tree.TreeEntry;
+import io.nydus.rafs.v5.RafsV5Writer;
+import io.nydus.rafs.v6.RafsV6Writer;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.util.List;
 
 /**
@@ -14,11 +19,20 @@ public record BootstrapSpec(Tree tree, List<BlobInfo> blobs, int chunkSize, Comp
         boolean explicitUidGid, List<TreeEntry> prefetch) {
 
     public BootstrapSpec {
-        if (chunkSize < 0x1000 || chunkSize > 0x100_0000 || Integer.bitCount(chunkSize) != 1) {
+        if (!ChunkRecord.isValidChunkSize(chunkSize)) {
             throw new IllegalArgumentException("invalid chunk size 0x" + Integer.toHexString(chunkSize)
                     + ": must be a power of two from 0x1000 to 0x1000000");
         }
         blobs = List.copyOf(blobs);
         prefetch = List.copyOf(prefetch);
+    }
+
+    /** Writes this bootstrap in the on-disk layout of {@code version}. */
+    public void write(RafsVersion version, OutputStream out) throws IOException {
+        if (version == RafsVersion.V6) {
+            RafsV6Writer.write(this, out);
+        } else {
+            RafsV5Writer.write(this, out);
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.nydus.rafs;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
@@ -57,10 +56,6 @@ public final class Xattrs {
     public static boolean isSupportedName(String name) {
         return name.startsWith("user.") || name.startsWith("security.") || name.startsWith("trusted.")
                 || name.equals("system.posix_acl_access") || name.equals("system.posix_acl_default");
-    }
-
-    public static byte[] nameBytes(String name) {
-        return name.getBytes(StandardCharsets.UTF_8);
     }
 
     @Override

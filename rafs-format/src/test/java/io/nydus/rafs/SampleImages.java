@@ -3,8 +3,6 @@ package io.nydus.rafs;
 import io.nydus.rafs.tree.Tree;
 import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
-import io.nydus.rafs.v5.RafsV5Writer;
-import io.nydus.rafs.v6.RafsV6Writer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,12 +27,7 @@ final class SampleImages {
 
     static byte[] write(RafsVersion v, Tree tree, int chunkSize) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        BootstrapSpec spec = spec(tree, chunkSize);
-        if (v == RafsVersion.V6) {
-            RafsV6Writer.write(spec, out);
-        } else {
-            RafsV5Writer.write(spec, out);
-        }
+        spec(tree, chunkSize).write(v, out);
         return out.toByteArray();
     }
 

@@ -1,6 +1,7 @@
 package io.nydus.builder.cli;
 
 import io.nydus.rafs.RafsVersion;
+import io.nydus.rafs.blob.ChunkRecord;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -22,7 +23,7 @@ final class Args {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("invalid --chunk-size '" + s + "': not a number");
         }
-        if (v < 0x1000 || v > 0x100_0000 || Long.bitCount(v) != 1) {
+        if (!ChunkRecord.isValidChunkSize(v)) {
             throw new IllegalArgumentException("invalid --chunk-size '" + s
                     + "': must be a power of two from 0x1000 to 0x1000000");
         }

@@ -26,11 +26,6 @@ public final class BlobMeta {
         return header;
     }
 
-    /** The uncompressed ci data (exactly {@code ci_uncompressed_size} bytes). */
-    public byte[] uncompressed() {
-        return uncompressed.clone();
-    }
-
     public CiTable table(int blobIndex) {
         return CiTable.of(uncompressed, header.features(), header.entries(), blobIndex);
     }
@@ -80,10 +75,6 @@ public final class BlobMeta {
         System.arraycopy(uncompressed, 0, out, 0, uncompressed.length);
         System.arraycopy(header.encode(), 0, out, padded, CiHeader.SIZE);
         return out;
-    }
-
-    public static BlobMeta of(CiHeader header, byte[] uncompressed) {
-        return new BlobMeta(header, uncompressed.clone());
     }
 
     private static long roundUp4k(long v) {

@@ -25,6 +25,12 @@ public final class ChunkRecord {
     public static final int SIZE = 80;
     /** Largest chunk the formats can describe (16 MiB). */
     public static final int MAX_CHUNK_SIZE = 0x100_0000;
+    public static final int MIN_CHUNK_SIZE = 0x1000;
+
+    /** An image's chunk size: a power of two from 4 KiB to 16 MiB. */
+    public static boolean isValidChunkSize(long size) {
+        return size >= MIN_CHUNK_SIZE && size <= MAX_CHUNK_SIZE && Long.bitCount(size) == 1;
+    }
 
     private ChunkRecord() {
     }

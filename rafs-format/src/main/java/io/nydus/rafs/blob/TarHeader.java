@@ -1,6 +1,5 @@
 package io.nydus.rafs.blob;
 
-import io.nydus.rafs.RafsFormatException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -88,13 +87,6 @@ public final class TarHeader {
             end++;
         }
         return new Entry(new String(h, off, end, StandardCharsets.US_ASCII), size);
-    }
-
-    /** Like {@link #decode} but fails with a format error naming {@code what}. */
-    public static Entry require(byte[] h, int off, String what) {
-        Entry e = decode(h, off);
-        RafsFormatException.require(e != null, "%s: no valid tar header", what);
-        return e;
     }
 
     private static Long parseOctal(byte[] h, int off, int len) {

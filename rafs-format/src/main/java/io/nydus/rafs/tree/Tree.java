@@ -5,9 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.ObjLongConsumer;
 
@@ -93,12 +91,5 @@ public final class Tree {
                 stack.push(kids.get(i));
             }
         }
-    }
-
-    /** Number of entries pointing at each inode (the link count of non-directories). */
-    public Map<TreeInode, Integer> linkCounts() {
-        Map<TreeInode, Integer> m = new IdentityHashMap<>();
-        preOrder(e -> m.merge(e.inode(), 1, Integer::sum));
-        return m;
     }
 }

@@ -3,6 +3,7 @@ package io.nydus.rafs.v5;
 import io.nydus.rafs.RafsFormatException;
 import io.nydus.rafs.RafsSuper;
 import io.nydus.rafs.SuperFlags;
+import io.nydus.rafs.blob.ChunkRecord;
 import java.nio.ByteBuffer;
 
 /**
@@ -56,7 +57,7 @@ public record RafsV5SuperBlock(int blockSize, long flags, long inodesCount, long
         RafsFormatException.require(b.getInt(4) == VERSION, "v5 superblock: fs_version 0x%x, expected 0x500", b.getInt(4));
         RafsFormatException.require(b.getInt(8) == SIZE, "v5 superblock: sb_size %d, expected 8192", b.getInt(8));
         int bs = b.getInt(12);
-        RafsFormatException.require(bs >= 0x1000 && bs <= 0x100_0000 && Integer.bitCount(bs) == 1,
+        RafsFormatException.require(ChunkRecord.isValidChunkSize(bs),
                 "v5 superblock: invalid chunk size 0x%x", bs);
         long flags = b.getLong(16);
         RafsFormatException.require(Long.bitCount(flags & SuperFlags.COMPRESSION_MASK) <= 1

@@ -351,24 +351,16 @@ public final class RafsV6Super extends RafsSuper {
                 sb.rootNid());
         while (top > 0) {
             long dir = stack[--top];
-            byte[][] prev = {null};
-            long[] pending = new long[1];
             List<Long> subdirs = new ArrayList<>();
+            // readdirAll checks the order of names and passes the entry's own inode mode
             readdirAll(dir, (name, nid, mode, next) -> {
-                RafsFormatException.require(prev[0] == null || Arrays.compareUnsigned(prev[0], name) < 0,
-                        "directory nid %d: entries not sorted", dir);
-                prev[0] = name;
                 checkInode(nid);
-                ErofsInode r = rawInode(nid);
-                RafsFormatException.require((mode & FileMode.S_IFMT) == (r.mode() & FileMode.S_IFMT),
-                        "directory nid %d: entry type differs from inode %d", dir, nid);
-                if (FileMode.isDir(r.mode())) {
+                if (FileMode.isDir(mode)) {
                     RafsFormatException.require(nid <= Integer.MAX_VALUE && !seenDirs.get((int) nid),
                             "directory nid %d reached twice (loop in the tree)", nid);
                     seenDirs.set((int) nid);
                     subdirs.add(nid);
                 }
-                pending[0]++;
                 return true;
             });
             for (long s : subdirs) {
@@ -448,7 +440,6 @@ public final class RafsV6Super extends RafsSuper {
     private static final class ChunkTableIndex {
         private final ByteBuffer buf;
         private final int offset;
-        private final int count;
         private final long[] keys;
         private final int[] slots;
         private final int mask;
@@ -456,7 +447,6 @@ public final class RafsV6Super extends RafsSuper {
         ChunkTableIndex(ByteBuffer buf, int offset, int count, int nblobs) {
             this.buf = buf;
             this.offset = offset;
-            this.count = count;
             int cap = Integer.highestOneBit(Math.max(4, count * 2 - 1)) << 1;
             this.keys = new long[cap];
             this.slots = new int[cap];
@@ -499,10 +489,6 @@ public final class RafsV6Super extends RafsSuper {
 
         ChunkInfo record(int slot) {
             return ChunkRecord.read(buf, offset + slot * ChunkRecord.SIZE);
-        }
-
-        int count() {
-            return count;
         }
     }
 }

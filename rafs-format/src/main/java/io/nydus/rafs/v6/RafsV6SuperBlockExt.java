@@ -2,6 +2,7 @@ package io.nydus.rafs.v6;
 
 import io.nydus.rafs.RafsFormatException;
 import io.nydus.rafs.SuperFlags;
+import io.nydus.rafs.blob.ChunkRecord;
 import java.nio.ByteBuffer;
 
 /**
@@ -46,7 +47,7 @@ public record RafsV6SuperBlockExt(long flags, long blobTableOffset, int blobTabl
         RafsFormatException.require(compressions <= 1 && hashes <= 1,
                 "RAFS v6 extended superblock: flags 0x%x name several compressors or digesters", flags);
         int chunkSize = b.getInt(OFFSET + 20);
-        RafsFormatException.require(chunkSize >= 0x1000 && chunkSize <= 0x100_0000 && Integer.bitCount(chunkSize) == 1,
+        RafsFormatException.require(ChunkRecord.isValidChunkSize(chunkSize),
                 "RAFS v6 extended superblock: invalid chunk size 0x%x", chunkSize);
         return new RafsV6SuperBlockExt(flags, b.getLong(OFFSET + 8), b.getInt(OFFSET + 16), chunkSize,
                 b.getLong(OFFSET + 24), b.getLong(OFFSET + 32), b.getLong(OFFSET + 40), b.getInt(OFFSET + 48));
