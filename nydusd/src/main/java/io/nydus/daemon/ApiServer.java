@@ -318,7 +318,8 @@ public final class ApiServer implements AutoCloseable {
             }
             return n;
         } catch (IOException e) {
-            throw new ApiException(ApiException.BAD_REQUEST, "invalid JSON body: " + e.getMessage().split("\n")[0]);
+            throw new ApiException(ApiException.BAD_REQUEST,
+                    "invalid JSON body: " + NydusdLog.firstLine(e.getMessage()));
         }
     }
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.nydus.blobcache.BackendMetrics;
 import io.nydus.blobcache.backend.RegistryBackend;
-import io.nydus.rafs.BlobInfo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -224,7 +223,7 @@ public final class Daemon {
             warnings.forEach(w -> NydusdLog.warn("%s", w));
         }
         // Credentials or a proxy set through the API before this mount apply to it too.
-        Map<String, String> settingsNow = runtimeSettings(config.id().isEmpty() ? mountpoint : config.id());
+        Map<String, String> settingsNow = runtimeSettings(img.id());
         settingsNow.putAll(runtimeSettings(mountpoint));
         settingsNow.forEach((k, v) -> applyRuntime(img, k, v));
         return img;
@@ -603,7 +602,7 @@ public final class Daemon {
         RafsImage img = imageFor(id);
         BackendMetrics m = img.backend().metrics();
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("id", img.config().id().isEmpty() ? img.mountpoint() : img.config().id());
+        o.put("id", img.id());
         o.put("backend_type", img.backend().type());
         o.put("read_count", m.readCount());
         o.put("read_errors", m.readErrors());
@@ -616,29 +615,18 @@ public final class Daemon {
 
     /**
      * {@code GET /api/v1/metrics/blobcache}: the chunk cache's figures ({@code ChunkSource.cacheMetrics()});
-     * for a source without them (no local cache), what the configuration and the cache directory tell.
+     * for a source without them (no local cache), an empty store path and no files.
      */
     ObjectNode blobcacheMetrics(String id) throws ApiException {
         RafsImage img = imageFor(id);
         Map<String, Object> fromCache = img.cacheMetrics();
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("id", img.config().id().isEmpty() ? img.mountpoint() : img.config().id());
-        if (!fromCache.isEmpty()) {
+        o.put("id", img.id());
+        if (fromCache.isEmpty()) {
+            o.put("store_path", "");
+            o.putArray("underlying_files");
+        } else {
             fromCache.forEach((k, v) -> o.set(k, JSON.valueToTree(v)));
-            return o;
-        }
-        Path wd = img.config().cacheConfig().isLocalCache() ? img.config().cacheWorkDir() : null;
-        o.put("store_path", wd == null ? "" : wd.toString());
-        ArrayNode files = o.putArray("underlying_files");
-        if (wd != null) {
-            for (BlobInfo b : img.superblock().blobs()) {
-                for (String suffix : List.of(".blob.data", ".blob.raw")) {
-                    Path f = wd.resolve(b.blobId() + suffix);
-                    if (Files.exists(f)) {
-                        files.add(f.toString());
-                    }
-                }
-            }
         }
         return o;
     }

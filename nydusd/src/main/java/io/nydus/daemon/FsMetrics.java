@@ -220,18 +220,6 @@ public final class FsMetrics {
         return a;
     }
 
-    public boolean filesEnabled() {
-        return filesEnabled;
-    }
-
-    public boolean latestReadEnabled() {
-        return latestReadEnabled;
-    }
-
-    public boolean accessPatternEnabled() {
-        return accessPatternEnabled;
-    }
-
     private static ArrayNode array(AtomicLongArray a) {
         ArrayNode n = JsonNodeFactory.instance.arrayNode();
         for (int i = 0; i < a.length(); i++) {

@@ -36,8 +36,6 @@ final class FuseLib {
 
         Pointer fuse_session_next_chan(Pointer session, Pointer chan);
 
-        void fuse_session_exit(Pointer session);
-
         void fuse_unmount(String mountpoint, Pointer chan);
 
         void fuse_destroy(Pointer fuse);

@@ -12,7 +12,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class InflightOps {
     /** FUSE opcodes (linux/fuse.h) of the operations the daemon serves. */
-    static final int LOOKUP = 1;
     static final int GETATTR = 3;
     static final int READLINK = 5;
     static final int OPEN = 14;
@@ -23,7 +22,6 @@ final class InflightOps {
     static final int LISTXATTR = 23;
     static final int OPENDIR = 27;
     static final int READDIR = 28;
-    static final int RELEASEDIR = 29;
     static final int ACCESS = 34;
 
     private static final int SLOTS = 128;

@@ -330,8 +330,7 @@ public final class Nydusd implements Callable<Integer> {
         if (m == null || m.isBlank()) {
             m = t.getClass().getSimpleName();
         }
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        return NydusdLog.firstLine(m);
     }
 
     public static int execute(String... args) {

@@ -141,7 +141,7 @@ public final class NydusdConfig {
             toml = TOML.readTree(text);
         } catch (IOException e) {
             throw new ConfigException(origin + ": neither JSON (" + jsonError + ") nor TOML ("
-                    + firstLine(e.getMessage()) + ")");
+                    + (e.getMessage() == null ? "invalid" : NydusdLog.firstLine(e.getMessage())) + ")");
         }
         if (toml == null || !toml.isObject() || toml.isEmpty()) {
             throw new ConfigException(origin + ": empty configuration");
@@ -163,14 +163,6 @@ public final class NydusdConfig {
         root.put("digest_validate", false);
         root.put("iostats_files", false);
         return fromV1(root, "--localfs-dir", warnings);
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "invalid";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 
     // ---------------------------------------------------------------------------------------------------------

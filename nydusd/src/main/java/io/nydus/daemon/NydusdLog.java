@@ -45,10 +45,6 @@ public final class NydusdLog {
     private NydusdLog() {
     }
 
-    public static Level level() {
-        return level;
-    }
-
     public static void setLevel(Level l) {
         level = l;
     }
@@ -88,10 +84,6 @@ public final class NydusdLog {
         log(Level.DEBUG, fmt, args);
     }
 
-    public static void trace(String fmt, Object... args) {
-        log(Level.TRACE, fmt, args);
-    }
-
     /** Logs a failure; the stack trace only at debug and trace. */
     public static void error(Throwable t, String fmt, Object... args) {
         log(Level.ERROR, fmt, args);
@@ -118,6 +110,12 @@ public final class NydusdLog {
         if (enabled(l)) {
             out.println("[" + now + " " + l.name() + "] " + msg);
         }
+    }
+
+    /** {@code s} up to its first newline (all of it when it has none); {@code s} must not be null. */
+    static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     /** The latest warnings and errors, oldest first: {time, level, message}. */

@@ -40,8 +40,4 @@ final class PathTable {
     void put(String path, VfsNode node) {
         slots[slot(path)] = new Entry(path, node);
     }
-
-    int capacity() {
-        return slots.length;
-    }
 }

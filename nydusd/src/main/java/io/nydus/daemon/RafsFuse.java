@@ -6,7 +6,6 @@ import com.kenai.jffi.MemoryIO;
 import com.kenai.jffi.Type;
 import io.nydus.rafs.FileMode;
 import io.nydus.rafs.Inode;
-import io.nydus.rafs.RafsSuper;
 import io.nydus.rafs.Xattrs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -63,7 +62,7 @@ final class RafsFuse {
     private volatile Thread warmer;
 
     /** An open regular file. */
-    private record FileHandle(RafsImage image, long ino, long size) {
+    private record FileHandle(VfsNode node, long size) {
     }
 
     /** An open directory. */
@@ -114,23 +113,16 @@ final class RafsFuse {
 
     private int fgetattr(String path, Pointer st, Pointer fi) {
         Object h = handles.get(fi.getLong(StatLayout.FI_FH));
-        if (h instanceof FileHandle f) {
-            try {
-                fillStat(new VfsNode(f.image(), f.ino(), null, 0), st);
-                return 0;
-            } catch (Throwable t) {
-                return fail("fgetattr", t);
-            }
+        VfsNode n = h instanceof FileHandle f ? f.node() : h instanceof DirHandle d ? d.node() : null;
+        if (n == null) {
+            return path == null ? -ErrorCodes.EBADF() : getattr(path, st);
         }
-        if (h instanceof DirHandle d) {
-            try {
-                fillStat(d.node(), st);
-                return 0;
-            } catch (Throwable t) {
-                return fail("fgetattr", t);
-            }
+        try {
+            fillStat(n, st);
+            return 0;
+        } catch (Throwable t) {
+            return fail("fgetattr", t);
         }
-        return path == null ? -ErrorCodes.EBADF() : getattr(path, st);
     }
 
     private void fillStat(VfsNode n, Pointer st) {
@@ -174,7 +166,7 @@ final class RafsFuse {
                 return -ErrorCodes.EISDIR();
             }
             long fh = nextHandle.getAndIncrement();
-            handles.put(fh, new FileHandle(n.image(), n.ino(), in.size()));
+            handles.put(fh, new FileHandle(n, in.size()));
             fi.putLong(StatLayout.FI_FH, fh);
             n.image().metrics().opened(n.ino(), path);
             return 0;
@@ -186,23 +178,25 @@ final class RafsFuse {
         if (!(h instanceof FileHandle f)) {
             return -ErrorCodes.EBADF();
         }
-        InflightOps.Slot slot = inflight.begin(InflightOps.READ, f.ino());
+        RafsImage img = f.node().image();
+        long ino = f.node().ino();
+        InflightOps.Slot slot = inflight.begin(InflightOps.READ, ino);
         long t0 = System.nanoTime();
         try {
             if (offset >= f.size() || size <= 0) {
-                f.image().metrics().record(FsMetrics.Fop.READ, f.ino(), t0, 0, true);
+                img.metrics().record(FsMetrics.Fop.READ, ino, t0, 0, true);
                 return 0;
             }
             int n = (int) Math.min(size, f.size() - offset);
             // The FUSE reply buffer itself: the chunk source writes into it, no copy on the Java side.
             ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), n);
-            f.image().read(f.ino(), offset, dst);
-            f.image().metrics().record(FsMetrics.Fop.READ, f.ino(), t0, n, true);
+            img.read(ino, offset, dst);
+            img.metrics().record(FsMetrics.Fop.READ, ino, t0, n, true);
             return n;
         } catch (Throwable t) {
-            f.image().metrics().record(FsMetrics.Fop.READ, f.ino(), t0, 0, false);
+            img.metrics().record(FsMetrics.Fop.READ, ino, t0, 0, false);
             if (t instanceof IOException) {
-                errors.warn("read of inode %d at %d of %s failed: %s", f.ino(), offset, f.image().mountpoint(),
+                errors.warn("read of inode %d at %d of %s failed: %s", ino, offset, img.mountpoint(),
                         t.getMessage());
                 return -ErrorCodes.EIO();
             }
@@ -215,7 +209,7 @@ final class RafsFuse {
     private int release(String path, Pointer fi) {
         Object h = handles.remove(fi.getLong(StatLayout.FI_FH));
         if (h instanceof FileHandle f) {
-            f.image().metrics().record(FsMetrics.Fop.RELEASE, f.ino(), System.nanoTime(), 0, true);
+            f.node().image().metrics().record(FsMetrics.Fop.RELEASE, f.node().ino(), System.nanoTime(), 0, true);
         }
         return 0;
     }
@@ -228,10 +222,9 @@ final class RafsFuse {
             st.putLong(StatLayout.VFS_NAMEMAX, NAME_MAX);
             st.putLong(StatLayout.VFS_FLAG, ST_RDONLY);
             if (!n.isPseudo()) {
-                RafsSuper sb = n.image().superblock();
-                long bytes = n.image().dataSize() + sb.bootstrapSize();
+                long bytes = n.image().totalBytes();
                 st.putLong(StatLayout.VFS_BLOCKS, (bytes + RafsImage.BLOCK_SIZE - 1) / RafsImage.BLOCK_SIZE);
-                st.putLong(StatLayout.VFS_FILES, sb.inodeCount());
+                st.putLong(StatLayout.VFS_FILES, n.image().superblock().inodeCount());
             }
             return 0;
         });
@@ -341,7 +334,7 @@ final class RafsFuse {
             if (!n.image().xattrSupported()) {
                 return xattrUnsupported();
             }
-            byte[] v = n.image().xattrs(n.ino(), n.image().attributes(n.ino())).get(FuseStrings.toUnicode(name));
+            byte[] v = n.image().xattrs(n.ino()).get(FuseStrings.toUnicode(name));
             return v == null ? -ErrorCodes.ENODATA() : copyOut(v, value, size);
         });
     }
@@ -354,7 +347,7 @@ final class RafsFuse {
             if (!n.image().xattrSupported()) {
                 return xattrUnsupported();
             }
-            Xattrs x = n.image().xattrs(n.ino(), n.image().attributes(n.ino()));
+            Xattrs x = n.image().xattrs(n.ino());
             ByteArrayOutputStream names = new ByteArrayOutputStream();
             for (String k : x.asMap().keySet()) {
                 names.writeBytes(k.getBytes(StandardCharsets.UTF_8));

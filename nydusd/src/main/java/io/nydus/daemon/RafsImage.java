@@ -14,7 +14,6 @@ import io.nydus.rafs.Xattrs;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -32,6 +31,8 @@ public final class RafsImage implements Closeable {
     public static final int BLOCK_SIZE = 4096;
     /** Owner reported for images built without explicit uid/gid (upstream: the daemon's own). */
     private static final UnixSystem DAEMON_USER = new UnixSystem();
+    /** Source of the zeros written for holes. */
+    private static final byte[] ZEROS = new byte[64 << 10];
 
     private final String mountpoint;
     private final Path bootstrap;
@@ -46,6 +47,8 @@ public final class RafsImage implements Closeable {
     private final long gid;
     private final long startSecs;
     private final long rootIno;
+    /** Bytes statfs reports: every data blob uncompressed plus the bootstrap (fixed once open). */
+    private final long totalBytes;
     private final Instant mountedTime = Instant.now();
     private final Prefetcher prefetcher;
     /** High bits added to every inode number this image reports (0 for the image at the root). */
@@ -70,6 +73,11 @@ public final class RafsImage implements Closeable {
         this.gid = DAEMON_USER.getGid();
         this.startSecs = System.currentTimeMillis() / 1000;
         this.rootIno = sb.rootIno();
+        long n = sb.bootstrapSize();
+        for (var b : sb.blobs()) {
+            n += b.uncompressedSize();
+        }
+        this.totalBytes = n;
         this.prefetcher = new Prefetcher(this, prefetchFiles);
     }
 
@@ -92,9 +100,6 @@ public final class RafsImage implements Closeable {
         BlobBackend backend = config.createBackend(warnings);
         ChunkSource source;
         try {
-            if (config.cacheConfig().isLocalCache() && config.cacheWorkDir() != null) {
-                Files.createDirectories(config.cacheWorkDir());
-            }
             source = ChunkSources.open(sb.blobs(), backend, config.cacheConfig());
         } catch (IOException | RuntimeException e) {
             closeQuietly(backend);
@@ -115,6 +120,11 @@ public final class RafsImage implements Closeable {
 
     public String mountpoint() {
         return mountpoint;
+    }
+
+    /** The image's id in the API's metrics: its configuration id, or its mountpoint when that is empty. */
+    public String id() {
+        return config.id().isEmpty() ? mountpoint : config.id();
     }
 
     public Path bootstrap() {
@@ -213,7 +223,7 @@ public final class RafsImage implements Closeable {
             dst.limit(start + len);
             if (c.isHole()) {
                 while (dst.hasRemaining()) {
-                    dst.put((byte) 0);
+                    dst.put(ZEROS, 0, Math.min(ZEROS.length, dst.remaining()));
                 }
             } else {
                 chunks.read(c, inChunk, dst, ReadPriority.ON_DEMAND);
@@ -228,8 +238,8 @@ public final class RafsImage implements Closeable {
     }
 
     /** Extended attributes, or an empty set when the inode has none. */
-    public Xattrs xattrs(long ino, Inode in) {
-        return in.hasXattr() ? sb.xattrs(ino) : Xattrs.EMPTY;
+    public Xattrs xattrs(long ino) {
+        return sb.xattrs(ino);
     }
 
     public byte[] readlink(long ino) {
@@ -241,13 +251,9 @@ public final class RafsImage implements Closeable {
         return chunks.cacheMetrics();
     }
 
-    /** Total bytes of all data blobs once uncompressed (statfs). */
-    public long dataSize() {
-        long n = 0;
-        for (var b : sb.blobs()) {
-            n += b.uncompressedSize();
-        }
-        return n;
+    /** Total bytes of all data blobs once uncompressed plus the bootstrap's (statfs). */
+    public long totalBytes() {
+        return totalBytes;
     }
 
     /**

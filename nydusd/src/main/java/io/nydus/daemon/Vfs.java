@@ -28,21 +28,15 @@ public final class Vfs {
     /** A directory that exists only because images are mounted below it. */
     static final class PseudoDir {
         private final long ino;
-        private final String path;
         private final TreeMap<String, Object> children = new TreeMap<>();
         private VfsNode node;
 
-        PseudoDir(long ino, String path) {
+        PseudoDir(long ino) {
             this.ino = ino;
-            this.path = path;
         }
 
         long ino() {
             return ino;
-        }
-
-        String path() {
-            return path;
         }
 
         /** Names and targets (a {@link PseudoDir} or a {@link RafsImage}) in name order. */
@@ -56,8 +50,7 @@ public final class Vfs {
         }
     }
 
-    private record Namespace(int generation, RafsImage rootImage, PseudoDir root, Map<String, RafsImage> mounts,
-            VfsNode rootNode) {
+    private record Namespace(int generation, Map<String, RafsImage> mounts, VfsNode rootNode) {
     }
 
     private final PathTable paths;
@@ -95,15 +88,6 @@ public final class Vfs {
             sb.append('/').append(part);
         }
         return sb.length() == 0 ? "/" : sb.toString();
-    }
-
-    /** Mounted images by virtual path. */
-    public Map<String, RafsImage> mounts() {
-        return ns.mounts();
-    }
-
-    public RafsImage image(String path) {
-        return ns.mounts().get(normalize(path));
     }
 
     /**
@@ -183,18 +167,16 @@ public final class Vfs {
 
     private Namespace build(int generation, Map<String, RafsImage> mounts) {
         RafsImage rootImage = mounts.get("/");
-        PseudoDir root = new PseudoDir(PSEUDO_ROOT_INO, "/");
+        PseudoDir root = new PseudoDir(PSEUDO_ROOT_INO);
         long next = 1;
         if (rootImage == null) {
             for (Map.Entry<String, RafsImage> e : mounts.entrySet()) {
                 String[] parts = e.getKey().substring(1).split("/");
                 PseudoDir dir = root;
-                StringBuilder at = new StringBuilder();
                 for (int i = 0; i < parts.length - 1; i++) {
-                    at.append('/').append(parts[i]);
                     Object c = dir.children.get(parts[i]);
                     if (!(c instanceof PseudoDir)) {
-                        c = new PseudoDir(PSEUDO_BASE | next++, at.toString());
+                        c = new PseudoDir(PSEUDO_BASE | next++);
                         dir.children.put(parts[i], c);
                     }
                     dir = (PseudoDir) c;
@@ -205,7 +187,7 @@ public final class Vfs {
         }
         VfsNode rootNode = rootImage != null ? new VfsNode(rootImage, rootImage.rootIno(), null, generation)
                 : root.node;
-        return new Namespace(generation, rootImage, root, Collections.unmodifiableMap(mounts), rootNode);
+        return new Namespace(generation, Collections.unmodifiableMap(mounts), rootNode);
     }
 
     private static void setNodes(PseudoDir dir, int generation) {
