@@ -49,13 +49,9 @@ public final class RegistryStore implements ImageStore {
 
     @Override
     public PushOutcome pushBlob(Descriptor blob, BlobSource source, ImageStore from) throws IOException {
-        if (from instanceof RegistryStore r && r.host.equals(host) && !r.repo.equals(repo)) {
-            if (client.mountBlob(repo, blob.digest, r.repo)) {
-                return PushOutcome.MOUNTED;
-            }
-        }
-        client.pushBlob(repo, blob.digest, source);
-        return PushOutcome.UPLOADED;
+        String mountFrom = from instanceof RegistryStore r && r.host.equals(host) && !r.repo.equals(repo)
+                ? r.repo : null;
+        return client.pushBlob(repo, blob.digest, source, mountFrom) ? PushOutcome.MOUNTED : PushOutcome.UPLOADED;
     }
 
     @Override

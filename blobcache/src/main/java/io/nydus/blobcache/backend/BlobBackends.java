@@ -44,10 +44,16 @@ public final class BlobBackends {
     }
 
     static void warnUnknown(JsonNode config, Set<String> known, String where, List<String> warnings) {
+        warnUnknown(config, known, where, "", warnings);
+    }
+
+    /** Warns about the keys of {@code config} not in {@code known}, naming them {@code keyPrefix + key}. */
+    static void warnUnknown(JsonNode config, Set<String> known, String where, String keyPrefix,
+            List<String> warnings) {
         for (Iterator<String> it = config.fieldNames(); it.hasNext();) {
             String k = it.next();
             if (!known.contains(k)) {
-                warnings.add(where + " backend: unknown key '" + k + "' ignored");
+                warnings.add(where + " backend: unknown key '" + keyPrefix + k + "' ignored");
             }
         }
     }

@@ -40,6 +40,8 @@ public final class RegistryBackend implements BlobBackend {
     private final String repo;
     private final BackendMetrics metrics = new BackendMetrics();
     private final Map<String, Long> sizes = new ConcurrentHashMap<>();
+    /** Blob id → digest, so that an id is checked once rather than on every read. */
+    private final Map<String, String> digests = new ConcurrentHashMap<>();
 
     public RegistryBackend(RegistryClient client, String repo) {
         this.client = client;
@@ -126,12 +128,7 @@ public final class RegistryBackend implements BlobBackend {
         if (!p.isObject()) {
             throw invalid("proxy", "must be an object");
         }
-        for (java.util.Iterator<String> it = p.fieldNames(); it.hasNext();) {
-            String k = it.next();
-            if (!PROXY_KEYS.contains(k)) {
-                warnings.add("registry backend: unknown key 'proxy." + k + "' ignored");
-            }
-        }
+        BlobBackends.warnUnknown(p, PROXY_KEYS, TYPE, "proxy.", warnings);
         String url = text(p, "url", "");
         if (url.isEmpty()) {
             return null; // upstream: an empty url turns the proxy off
@@ -216,6 +213,15 @@ public final class RegistryBackend implements BlobBackend {
         throw new IOException("invalid blob id '" + blobId + "': expected 64 lower-case hex digits");
     }
 
+    private String digest(String blobId) throws IOException {
+        String d = digests.get(blobId);
+        if (d == null) {
+            d = digestOf(blobId);
+            digests.put(blobId, d);
+        }
+        return d;
+    }
+
     @Override
     public long blobSize(String blobId) throws IOException {
         Long known = sizes.get(blobId);
@@ -225,7 +231,7 @@ public final class RegistryBackend implements BlobBackend {
         long start = metrics.begin();
         boolean ok = false;
         try {
-            long n = client.blobSize(repo, digestOf(blobId));
+            long n = client.blobSize(repo, digest(blobId));
             sizes.put(blobId, n);
             ok = true;
             return n;
@@ -240,7 +246,7 @@ public final class RegistryBackend implements BlobBackend {
         long start = metrics.begin();
         boolean ok = false;
         try {
-            client.readBlob(repo, digestOf(blobId), offset, dst, dstOff, len, priority);
+            client.readBlob(repo, digest(blobId), offset, dst, dstOff, len, priority);
             ok = true;
         } finally {
             metrics.end(start, len, ok);

@@ -49,10 +49,6 @@ public final class BlobCacheMetrics {
         this.gauges = gauges;
     }
 
-    public String storePath() {
-        return storePath;
-    }
-
     public long wholeHits() {
         return wholeHits.sum();
     }

@@ -109,10 +109,6 @@ public final class CacheSpace {
         return usage.get();
     }
 
-    public long sizeLimit() {
-        return sizeLimit;
-    }
-
     /** Sets the limit (0 = none); the last image that configures one decides. Evicts at once if over it. */
     public void setSizeLimit(long bytes) {
         sizeLimit = Math.max(0, bytes);
@@ -139,11 +135,8 @@ public final class CacheSpace {
             }
             try {
                 CachedBlob nb = CachedBlob.open(files, info, this::grew);
-                long before;
-                synchronized (leftovers) {
-                    long[] left = leftovers.remove(id);
-                    before = left == null ? 0 : left[0];
-                }
+                long[] left = takeLeftover(id);
+                long before = left == null ? 0 : left[0];
                 usage.addAndGet(nb.bytes() - before);
                 nb.holders = 1;
                 return nb;
@@ -210,35 +203,53 @@ public final class CacheSpace {
     public void delete(String blobId) throws IOException {
         BlobCacheFiles files = new BlobCacheFiles(dir, blobId);
         IOException[] failure = new IOException[1];
+        boolean[] deleted = new boolean[1];
         open.computeIfPresent(blobId, (k, v) -> {
             if (!v.tryClose()) {
                 failure[0] = new IOException("blob " + blobId + ": cache in " + dir + " is in use, not deleted");
                 return v;
             }
-            try {
-                v.closeFiles();
-            } catch (IOException e) {
-                // deleted below anyway
-            }
-            try {
-                files.deleteAll();
-            } catch (IOException e) {
-                failure[0] = e;
-            }
-            usage.addAndGet(-v.bytes());
+            failure[0] = closeAndDelete(v);
+            deleted[0] = true;
             return null;
         });
         if (failure[0] != null) {
             throw failure[0];
         }
-        long[] left;
-        synchronized (leftovers) {
-            left = leftovers.remove(blobId);
-        }
+        long[] left = takeLeftover(blobId);
         if (left != null) {
             usage.addAndGet(-left[0]);
         }
-        files.deleteAll();
+        if (!deleted[0]) {
+            files.deleteAll();
+        }
+    }
+
+    /**
+     * Closes the files of a blob that {@link CachedBlob#tryClose} closed, deletes them and gives their space back
+     * (also when the deletion fails, which is returned rather than thrown).
+     */
+    private IOException closeAndDelete(CachedBlob v) {
+        try {
+            v.closeFiles();
+        } catch (IOException e) {
+            // deleted below anyway
+        }
+        IOException failure = null;
+        try {
+            v.files.deleteAll();
+        } catch (IOException e) {
+            failure = e;
+        }
+        usage.addAndGet(-v.bytes());
+        return failure;
+    }
+
+    /** Forgets a blob as one with leftover files; returns its (bytes, last access) entry, or null. */
+    private long[] takeLeftover(String id) {
+        synchronized (leftovers) {
+            return leftovers.remove(id);
+        }
     }
 
     /** Accounts bytes added to cache files; evicts when over the limit. */
@@ -274,10 +285,7 @@ public final class CacheSpace {
             }
             try {
                 if (c.blob() == null) {
-                    long[] left;
-                    synchronized (leftovers) {
-                        left = leftovers.remove(c.id());
-                    }
+                    long[] left = takeLeftover(c.id());
                     if (left != null) {
                         new BlobCacheFiles(dir, c.id()).deleteAll();
                         usage.addAndGet(-left[0]);
@@ -287,17 +295,10 @@ public final class CacheSpace {
                         if (v != c.blob() || !v.tryClose()) {
                             return v;
                         }
-                        try {
-                            v.closeFiles();
-                        } catch (IOException e) {
-                            // deleted below anyway
+                        IOException failure = closeAndDelete(v);
+                        if (failure != null) {
+                            LOG.log(System.Logger.Level.WARNING, "evicting blob " + k + ": " + failure.getMessage());
                         }
-                        try {
-                            v.files.deleteAll();
-                        } catch (IOException e) {
-                            LOG.log(System.Logger.Level.WARNING, "evicting blob " + k + ": " + e.getMessage());
-                        }
-                        usage.addAndGet(-v.bytes());
                         return null;
                     });
                 }

@@ -129,10 +129,6 @@ final class CachedBlob {
         return info.blobId();
     }
 
-    boolean isIndexed() {
-        return map != null;
-    }
-
     // ---- lifecycle
 
     boolean tryRetain() {

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.BooleanSupplier;
 
 /**
  * The chunk source of a mounted image with a local cache ({@code blobcache} / {@code filecache}): chunks are read
@@ -337,12 +338,9 @@ public final class CachedChunkSource implements ChunkSource {
                     return;
                 }
                 byte[] d = b.mayHaveDigestArray() ? b.digestAt(j, backend, priority) : null;
-                InflightFetches.Fetch f = b.inflight.claim(j, priority);
+                int index = j;
+                InflightFetches.Fetch f = claimMissing(b, j, () -> b.isReady(index), priority);
                 if (f == null) {
-                    return;
-                }
-                if (b.isReady(j)) {
-                    b.inflight.complete(f);
                     return;
                 }
                 run.add(new ChunkFetcher.Claim(withDigest(e, d), f));
@@ -351,6 +349,20 @@ public final class CachedChunkSource implements ChunkSource {
         } catch (IOException | RuntimeException e) {
             // No neighbours then; the requested chunk is fetched alone.
         }
+    }
+
+    /**
+     * Claims a chunk for fetching; null when another reader holds it, or when it turned out {@code ready} once
+     * claimed (the claim is then released).
+     */
+    private static InflightFetches.Fetch claimMissing(CachedBlob b, Object key, BooleanSupplier ready,
+            ReadPriority priority) {
+        InflightFetches.Fetch f = b.inflight.claim(key, priority);
+        if (f != null && ready.getAsBoolean()) {
+            b.inflight.complete(f);
+            return null;
+        }
+        return f;
     }
 
     // ---- prefetch
@@ -436,11 +448,8 @@ public final class CachedChunkSource implements ChunkSource {
             int failed = 0;
             List<ChunkFetcher.Claim> run = new ArrayList<>();
             for (ChunkInfo c : todo) {
-                InflightFetches.Fetch f = b.isReady(c) ? null : b.inflight.claim(b.key(c), ReadPriority.PREFETCH);
-                if (f != null && b.isReady(c)) {
-                    b.inflight.complete(f);
-                    f = null;
-                }
+                InflightFetches.Fetch f = b.isReady(c) ? null
+                        : claimMissing(b, b.key(c), () -> b.isReady(c), ReadPriority.PREFETCH);
                 if (f == null) {
                     failed += fetchPrefetchRun(b, run, workers);
                     continue;

@@ -24,10 +24,6 @@ final class ChunkFetcher {
         this.backend = backend;
     }
 
-    BlobBackend backend() {
-        return backend;
-    }
-
     /** A chunk claimed in a blob's {@link InflightFetches}, with its compressed extent and (if known) digest. */
     record Claim(ChunkInfo chunk, InflightFetches.Fetch fetch) {
     }

@@ -67,8 +67,4 @@ final class InflightFetches {
         fetches.remove(f.key, f);
         f.done.completeExceptionally(e);
     }
-
-    int size() {
-        return fetches.size();
-    }
 }

@@ -23,10 +23,6 @@ final class PrefetchGate {
         onDemandWaiting.decrementAndGet();
     }
 
-    int onDemandWaiting() {
-        return onDemandWaiting.get();
-    }
-
     /** Blocks a prefetch worker while on-demand reads are waiting, until {@code stop} turns true. */
     void awaitNoOnDemand(BooleanSupplier stop) throws InterruptedIOException {
         while (onDemandWaiting.get() > 0) {

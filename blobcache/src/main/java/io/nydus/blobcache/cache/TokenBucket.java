@@ -20,10 +20,6 @@ final class TokenBucket {
         this.tokens = rate;
     }
 
-    boolean limited() {
-        return rate > 0;
-    }
-
     /**
      * Takes {@code bytes}, sleeping first while the bucket is in debt; gives up when {@code stop} turns true (checked
      * every 100 ms).

@@ -23,10 +23,10 @@ final class BearerTokenCache {
     /** A token is not used in the last tenth of its life (at most 10 s): the request may reach the registry late. */
     private static final long EXPIRY_MARGIN_CAP_NANOS = Duration.ofSeconds(10).toNanos();
 
-    /** Cache key; scopes are kept sorted so that equal sets share a token. */
+    /** Cache key; scopes compare as a set, so that equal sets share a token whatever their order. */
     record Key(String realm, String service, Set<String> scopes) {
         Key {
-            scopes = Set.copyOf(new TreeSet<>(scopes));
+            scopes = Set.copyOf(scopes);
         }
 
         /** The scopes in a stable order, for requests. */
@@ -60,10 +60,6 @@ final class BearerTokenCache {
 
     void clear() {
         entries.clear();
-    }
-
-    int size() {
-        return entries.size();
     }
 
     private static final class Entry {

@@ -59,11 +59,6 @@ final class BlobStream extends InputStream {
 
     private IOException failure;
 
-    /** The blob's size if the registry told it, else -1. */
-    long size() {
-        return size;
-    }
-
     @Override
     public int read() throws IOException {
         byte[] one = new byte[1];

@@ -58,7 +58,7 @@ public final class DragonflyProxy implements AutoCloseable {
         this.pingTimeout = config.checkInterval().compareTo(connectTimeout) < 0 ? config.checkInterval() : connectTimeout;
         this.limiter = new DirectReadLimiter(config.directReadsPerSecond());
         this.client = RegistryClient.newHttpClient(connectTimeout, ssl,
-                ProxySelector.of(new InetSocketAddress(config.url().getHost(), config.port())));
+                ProxySelector.of(new InetSocketAddress(config.url().getHost(), RangeConnections.port(config.url()))));
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dragonfly-health-" + config.url().getAuthority());
             t.setDaemon(true);

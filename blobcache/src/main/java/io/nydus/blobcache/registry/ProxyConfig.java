@@ -69,12 +69,4 @@ public record ProxyConfig(URI url, String pingUrl, boolean fallback, Duration ch
     public ProxyConfig withDirectReadsPerSecond(double rate) {
         return new ProxyConfig(url, pingUrl, fallback, checkInterval, useHttp, checkPauseElapsed, rate);
     }
-
-    /** Port of the proxy URL, defaulting by scheme. */
-    int port() {
-        if (url.getPort() > 0) {
-            return url.getPort();
-        }
-        return "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
-    }
 }

@@ -14,8 +14,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -32,7 +30,6 @@ import javax.net.ssl.SSLSocket;
  * redirects, retries and error reporting.
  */
 final class RangeConnections implements AutoCloseable {
-    private static final Pattern CONTENT_RANGE = Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)");
     private static final int MAX_HEADER = 16 << 10;
     /** A 200 answer (whole blob) is used only when the wanted bytes come early in it. */
     private static final long MAX_SKIP = 4 << 20;
@@ -200,16 +197,11 @@ final class RangeConnections implements AutoCloseable {
         }
         long skip;
         if (code == 206) {
-            Matcher m = range == null ? null : CONTENT_RANGE.matcher(range);
-            if (m == null || !m.find()) {
+            ContentRange r = range == null ? null : ContentRange.parse(range);
+            if (r == null || r.first() > offset || r.last() < offset + len - 1 || r.last() - r.first() + 1 != length) {
                 return Exchange.notHandled(code, null);
             }
-            long first = Long.parseLong(m.group(1));
-            long last = Long.parseLong(m.group(2));
-            if (first > offset || last < offset + len - 1 || last - first + 1 != length) {
-                return Exchange.notHandled(code, null);
-            }
-            skip = offset - first;
+            skip = offset - r.first();
         } else {
             if (offset > MAX_SKIP || length < offset + len) {
                 return Exchange.notHandled(code, null);
@@ -319,7 +311,8 @@ final class RangeConnections implements AutoCloseable {
         }
     }
 
-    private static int port(URI uri) {
+    /** The port of an http(s) URI, defaulting by scheme. */
+    static int port(URI uri) {
         if (uri.getPort() != -1) {
             return uri.getPort();
         }

@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -32,7 +33,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntPredicate;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
@@ -63,7 +63,6 @@ public final class RegistryClient implements AutoCloseable {
     /** The distribution registry refuses manifests above 4 MiB; twice that is surely not a manifest. */
     private static final int MAX_MANIFEST = 8 << 20;
     private static final int MAX_ERROR_BODY = 16 << 10;
-    private static final Pattern CONTENT_RANGE = Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)");
     private static final Pattern DIGEST = Pattern.compile("[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+");
     private static final Pattern REPO = Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
 
@@ -84,6 +83,8 @@ public final class RegistryClient implements AutoCloseable {
     private volatile DragonflyProxy proxy;
     /** The fast data path of range reads; the general path below handles every other case. */
     private final RangeConnections rangeConnections;
+    /** The headers every fast-path read starts with: User-Agent and the configured extra headers. */
+    private final Map<String, String> fastReadHeaders;
 
     public RegistryClient(RegistrySettings settings) throws IOException {
         this.settings = settings;
@@ -96,6 +97,10 @@ public final class RegistryClient implements AutoCloseable {
         this.proxy = settings.proxy() == null ? null : newProxy(settings.proxy());
         this.rangeConnections = new RangeConnections(ssl, !settings.skipVerify(), (int) settings.timeout().toMillis(),
                 (int) settings.connectTimeout().toMillis());
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("User-Agent", settings.userAgent());
+        h.putAll(settings.extraHeaders());
+        this.fastReadHeaders = Collections.unmodifiableMap(h);
     }
 
     /**
@@ -197,9 +202,7 @@ public final class RegistryClient implements AutoCloseable {
     private boolean fastRead(Call c, long offset, byte[] dst, int dstOff, int len) {
         for (int hop = 0; hop < 2; hop++) {
             URI redirect = redirects.get(c.redirectKey);
-            Map<String, String> h = new LinkedHashMap<>();
-            h.put("User-Agent", settings.userAgent());
-            h.putAll(settings.extraHeaders());
+            Map<String, String> h = new LinkedHashMap<>(fastReadHeaders);
             if (redirect == null) {
                 String authz;
                 try {
@@ -239,22 +242,19 @@ public final class RegistryClient implements AutoCloseable {
             int dstOff, int len, Activity activity) {
         long bodyLength = info.headers().firstValueAsLong("Content-Length").orElse(-1);
         if (info.statusCode() == 206) {
-            Matcher m = CONTENT_RANGE.matcher(info.headers().firstValue("Content-Range").orElse(""));
-            if (!m.find()) {
+            ContentRange r = ContentRange.parse(info.headers().firstValue("Content-Range").orElse(""));
+            if (r == null) {
                 return FailingSink.of(new IOException("206 answer without a valid Content-Range"));
             }
-            long first = Long.parseLong(m.group(1));
-            long lastByte = Long.parseLong(m.group(2));
-            long total = m.group(3).equals("*") ? -1 : Long.parseLong(m.group(3));
-            if (total >= 0 && total < offset + len) {
-                return FailingSink.of(new PastEndException("blob has " + total + " bytes; bytes " + offset + "-"
+            if (r.total() >= 0 && r.total() < offset + len) {
+                return FailingSink.of(new PastEndException("blob has " + r.total() + " bytes; bytes " + offset + "-"
                         + (offset + len - 1) + " are past its end"));
             }
-            if (first > offset || lastByte < offset + len - 1) {
+            if (r.first() > offset || r.last() < offset + len - 1) {
                 return FailingSink.of(new IOException("asked for bytes " + offset + "-" + (offset + len - 1)
-                        + ", got Content-Range " + m.group()));
+                        + ", got Content-Range " + r.text()));
             }
-            return new RangeSink(dst, dstOff, len, offset - first, bodyLength, activity);
+            return new RangeSink(dst, dstOff, len, offset - r.first(), bodyLength, activity);
         }
         if (bodyLength >= 0 && bodyLength < offset + len) {
             return FailingSink.of(new PastEndException("blob has " + bodyLength + " bytes; bytes " + offset + "-"
@@ -282,11 +282,11 @@ public final class RegistryClient implements AutoCloseable {
             c.sink = (info, activity) -> {
                 long skip = 0;
                 if (info.statusCode() == 206) {
-                    Matcher m = CONTENT_RANGE.matcher(info.headers().firstValue("Content-Range").orElse(""));
-                    if (!m.find() || Long.parseLong(m.group(1)) != offset) {
+                    ContentRange r = ContentRange.parse(info.headers().firstValue("Content-Range").orElse(""));
+                    if (r == null || r.first() != offset) {
                         return FailingSink.of(new IOException("unexpected Content-Range for a read from " + offset));
                     }
-                    total.set(m.group(3).equals("*") ? -1L : Long.parseLong(m.group(3)));
+                    total.set(r.total());
                 } else {
                     skip = offset;
                     total.set(info.headers().firstValueAsLong("Content-Length").orElse(-1));
@@ -305,7 +305,7 @@ public final class RegistryClient implements AutoCloseable {
     /** Whether the repository has the blob ({@code HEAD}; a redirect counts as present). */
     public boolean blobExists(String repo, String digest) throws IOException {
         Call c = new Call("HEAD", describeBlob(repo, digest, ""), pushScopes(repo));
-        c.path = repoPath(repo) + "/blobs/" + checkDigest(digest);
+        c.path = checkRepo(repo) + "/blobs/" + checkDigest(digest);
         c.accept = st -> st == 404 || (st >= 300 && st < 400);
         c.defaultCode = "BLOB_UNKNOWN";
         Reply r = execute(c);
@@ -322,15 +322,16 @@ public final class RegistryClient implements AutoCloseable {
 
     /**
      * Like {@link #pushBlob(String, String, BlobSource)}, but first asks the registry to mount the blob from
-     * {@code mountFrom} (another repository of the same registry); uploads only when the registry does not mount it.
+     * {@code mountFrom} (another repository of the same registry); uploads only when the registry does not mount it,
+     * into the upload session the mount request opened. True when the registry mounted the blob.
      */
-    public void pushBlob(String repo, String digest, BlobSource source, String mountFrom) throws IOException {
+    public boolean pushBlob(String repo, String digest, BlobSource source, String mountFrom) throws IOException {
         checkDigest(digest);
         URI location;
         if (mountFrom != null) {
             Reply r = mount(repo, digest, mountFrom);
             if (r.status == 201) {
-                return;
+                return true;
             }
             location = uploadLocation(r, describeBlob(repo, digest, " upload"));
         } else {
@@ -339,7 +340,7 @@ public final class RegistryClient implements AutoCloseable {
         for (int attempt = 0;; attempt++) {
             try {
                 putUpload(repo, digest, source, location);
-                return;
+                return false;
             } catch (RegistryException e) {
                 boolean transientFailure = e.status() == 0 || e.status() >= 500;
                 if (!transientFailure || attempt >= settings.retryLimit()) {
@@ -379,7 +380,7 @@ public final class RegistryClient implements AutoCloseable {
         Set<String> scopes = new LinkedHashSet<>(pushScopes(repo));
         scopes.add("repository:" + fromRepo + ":pull");
         Call c = new Call("POST", describeBlob(repo, digest, " mount from " + fromRepo), scopes);
-        c.path = repoPath(repo) + "/blobs/uploads/?mount=" + enc(checkDigest(digest)) + "&from=" + enc(fromRepo);
+        c.path = checkRepo(repo) + "/blobs/uploads/?mount=" + enc(checkDigest(digest)) + "&from=" + enc(fromRepo);
         c.body = HttpRequest.BodyPublishers::noBody;
         c.defaultCode = "BLOB_UNKNOWN";
         return execute(c);
@@ -387,7 +388,7 @@ public final class RegistryClient implements AutoCloseable {
 
     private URI startUpload(String repo, String digest) throws IOException {
         Call c = new Call("POST", describeBlob(repo, digest, " upload start"), pushScopes(repo));
-        c.path = repoPath(repo) + "/blobs/uploads/";
+        c.path = checkRepo(repo) + "/blobs/uploads/";
         c.body = HttpRequest.BodyPublishers::noBody;
         return uploadLocation(execute(c), c.what);
     }
@@ -431,7 +432,7 @@ public final class RegistryClient implements AutoCloseable {
      */
     public Manifest getManifest(String repo, String reference) throws IOException {
         Call c = new Call("GET", describeManifest(repo, reference), pullScopes(repo));
-        c.path = repoPath(repo) + "/manifests/" + checkReference(reference);
+        c.path = checkRepo(repo) + "/manifests/" + checkReference(reference);
         c.headers.put("Accept", MANIFEST_ACCEPT);
         c.defaultCode = "MANIFEST_UNKNOWN";
         c.sink = (info, activity) -> new BufferedSink(MAX_MANIFEST, false, activity);
@@ -450,7 +451,7 @@ public final class RegistryClient implements AutoCloseable {
     /** The digest of a manifest ({@code HEAD}), or empty when the registry does not have it. */
     public Optional<String> manifestDigest(String repo, String reference) throws IOException {
         Call c = new Call("HEAD", describeManifest(repo, reference), pullScopes(repo));
-        c.path = repoPath(repo) + "/manifests/" + checkReference(reference);
+        c.path = checkRepo(repo) + "/manifests/" + checkReference(reference);
         c.headers.put("Accept", MANIFEST_ACCEPT);
         c.accept = st -> st == 404;
         c.defaultCode = "MANIFEST_UNKNOWN";
@@ -472,7 +473,7 @@ public final class RegistryClient implements AutoCloseable {
             throw new IllegalArgumentException("manifest digest is " + digest + ", not " + reference);
         }
         Call c = new Call("PUT", describeManifest(repo, reference), pushScopes(repo));
-        c.path = repoPath(repo) + "/manifests/" + checkReference(reference);
+        c.path = checkRepo(repo) + "/manifests/" + checkReference(reference);
         c.headers.put("Content-Type", mediaType);
         byte[] copy = body.clone();
         c.body = () -> HttpRequest.BodyPublishers.ofByteArray(copy);
@@ -536,7 +537,7 @@ public final class RegistryClient implements AutoCloseable {
 
     private Call blobCall(String method, String repo, String digest, ReadPriority priority, String detail) {
         Call c = new Call(method, describeBlob(repo, digest, detail), pullScopes(repo));
-        c.path = repoPath(repo) + "/blobs/" + checkDigest(digest);
+        c.path = checkRepo(repo) + "/blobs/" + checkDigest(digest);
         c.blobRead = true;
         c.followRedirects = true;
         c.redirectKey = repo + "@" + digest;
@@ -859,10 +860,7 @@ public final class RegistryClient implements AutoCloseable {
 
     private static RegistryException error(String what, Reply r, String defaultCode) {
         byte[] body = r.bytes();
-        if (body.length == 0 && defaultCode != null && r.status == 404) {
-            body = ("{\"errors\":[{\"code\":\"" + defaultCode + "\"}]}").getBytes(StandardCharsets.UTF_8);
-        }
-        return RegistryException.of(what, r.status, body);
+        return RegistryException.of(what, r.status, body, body.length == 0 && r.status == 404 ? defaultCode : null);
     }
 
     private String describeBlob(String repo, String digest, String detail) {
@@ -879,10 +877,6 @@ public final class RegistryClient implements AutoCloseable {
 
     private static Set<String> pushScopes(String repo) {
         return Set.of("repository:" + repo + ":pull,push");
-    }
-
-    private static String repoPath(String repo) {
-        return checkRepo(repo);
     }
 
     private static String checkRepo(String repo) {

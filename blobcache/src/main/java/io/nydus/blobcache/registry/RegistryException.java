@@ -32,12 +32,13 @@ public final class RegistryException extends IOException {
         return errorCode;
     }
 
-    public boolean isNotFound() {
-        return status == 404;
-    }
-
     /** Builds the exception for an error answer: "{what}: HTTP {status} {CODE}: {registry message}". */
     static RegistryException of(String what, int status, byte[] body) {
+        return of(what, status, body, null);
+    }
+
+    /** As {@link #of(String, int, byte[])}, with {@code fallbackCode} as the code when the body names none. */
+    static RegistryException of(String what, int status, byte[] body, String fallbackCode) {
         String code = null;
         String detail = null;
         if (body != null && body.length > 0) {
@@ -54,7 +55,7 @@ public final class RegistryException extends IOException {
             }
         }
         if (code == null) {
-            code = defaultCode(status);
+            code = fallbackCode != null ? fallbackCode : defaultCode(status);
         }
         StringBuilder m = new StringBuilder(what).append(": HTTP ").append(status);
         if (code != null) {

@@ -23,14 +23,17 @@ final class TlsTrust {
     }
 
     static SSLContext sslContext(boolean skipVerify, List<Path> caCertFiles) throws IOException {
-        TrustManager tm;
+        List<X509Certificate> extra;
         try {
-            tm = skipVerify ? new TrustAll() : new LazyTrust(readCertificates(caCertFiles));
+            extra = skipVerify ? List.of() : readCertificates(caCertFiles);
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot set up TLS: " + e.getMessage(), e);
         }
-        // The certificate files are read now, so a bad one is reported at once; TLS itself is set up on first use.
+        // The certificate files are read now, so a bad one is reported at once. TLS itself, including the system
+        // trust store (a few hundred milliseconds to load), is set up at the first TLS connection: a daemon reading
+        // a plain-HTTP registry (or a test) never pays for it.
         return new DeferredSslContext(() -> {
+            TrustManager tm = skipVerify ? new TrustAll() : systemPlus(extra);
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(null, new TrustManager[] {tm}, null);
             return ctx;
@@ -63,7 +66,7 @@ final class TlsTrust {
         return out;
     }
 
-    /** The system CAs plus {@code extra}. */
+    /** The system CAs plus {@code extra}; the host name is still checked, the manager being an extended one. */
     private static X509ExtendedTrustManager systemPlus(List<X509Certificate> extra) throws GeneralSecurityException,
             IOException {
         TrustManagerFactory sys = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
@@ -84,84 +87,6 @@ final class TlsTrust {
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(ks);
         return (X509ExtendedTrustManager) tmf.getTrustManagers()[0];
-    }
-
-    /**
-     * The system trust store is loaded at the first TLS handshake, not when the client is made: loading it takes
-     * a few hundred milliseconds, which a daemon reading a plain-HTTP registry (or a test) would pay for nothing.
-     * The delegate is an extended trust manager, so the host name is still checked.
-     */
-    private static final class LazyTrust extends X509ExtendedTrustManager {
-        private final List<X509Certificate> extra;
-        private volatile X509ExtendedTrustManager delegate;
-
-        LazyTrust(List<X509Certificate> extra) {
-            this.extra = List.copyOf(extra);
-        }
-
-        private X509ExtendedTrustManager delegate() throws java.security.cert.CertificateException {
-            X509ExtendedTrustManager d = delegate;
-            if (d == null) {
-                synchronized (this) {
-                    d = delegate;
-                    if (d == null) {
-                        try {
-                            d = systemPlus(extra);
-                        } catch (GeneralSecurityException | IOException e) {
-                            throw new java.security.cert.CertificateException("cannot load the trust store: "
-                                    + e.getMessage(), e);
-                        }
-                        delegate = d;
-                    }
-                }
-            }
-            return d;
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType)
-                throws java.security.cert.CertificateException {
-            delegate().checkClientTrusted(chain, authType);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType)
-                throws java.security.cert.CertificateException {
-            delegate().checkServerTrusted(chain, authType);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws java.security.cert.CertificateException {
-            delegate().checkClientTrusted(chain, authType, socket);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws java.security.cert.CertificateException {
-            delegate().checkServerTrusted(chain, authType, socket);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws java.security.cert.CertificateException {
-            delegate().checkClientTrusted(chain, authType, engine);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws java.security.cert.CertificateException {
-            delegate().checkServerTrusted(chain, authType, engine);
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            try {
-                return delegate().getAcceptedIssuers();
-            } catch (java.security.cert.CertificateException e) {
-                return new X509Certificate[0];
-            }
-        }
     }
 
     /**
