@@ -38,10 +38,6 @@ public final class Log {
         out = stream;
     }
 
-    public static Level level() {
-        return threshold;
-    }
-
     public static boolean enabled(Level level) {
         return level.compareTo(threshold) >= 0;
     }

@@ -100,7 +100,10 @@ public final class Main implements Callable<Integer> {
         return cl.execute(args);
     }
 
-    /** The merged configuration: defaults, then the config file, then flags; one-line errors. */
+    /**
+     * The merged configuration: defaults, then the config file, then flags. Every error's message is one line, which
+     * the execution exception handler of {@link #run} prints.
+     */
     SnapshotterConfig settings() throws IOException {
         SnapshotterConfig c = new SnapshotterConfig();
         if (config != null) {
@@ -115,28 +118,21 @@ public final class Main implements Callable<Integer> {
         if (address != null) {
             c.address = address;
         }
-        try {
-            if (nydusdConfig != null) {
-                c.nydusdConfig = nydusdConfig;
-                c.nydusdConfigExplicit = true;
-            }
-            if (nydusd != null) {
-                c.nydusdPath = nydusd;
-            }
-            if (nydusImage != null) {
-                c.nydusImagePath = nydusImage;
-            }
-            if (daemonMode != null) {
-                c.daemonMode = SnapshotterConfig.parseDaemonMode(daemonMode);
-            }
-            if (fsDriver != null) {
-                c.fsDriver = SnapshotterConfig.parseFsDriver(fsDriver);
-            }
-            if (logLevel != null) {
-                c.logLevel = Log.parse(logLevel);
-            }
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage());
+        if (nydusdConfig != null) {
+            c.nydusdConfig = nydusdConfig;
+            c.nydusdConfigExplicit = true;
+        }
+        if (nydusd != null) {
+            c.nydusdPath = nydusd;
+        }
+        if (daemonMode != null) {
+            c.daemonMode = SnapshotterConfig.parseDaemonMode(daemonMode);
+        }
+        if (fsDriver != null) {
+            SnapshotterConfig.parseFsDriver(fsDriver); // fusedev, the only driver, or a one-line error
+        }
+        if (logLevel != null) {
+            c.logLevel = Log.parse(logLevel);
         }
         if (logToStdout != null) {
             c.logToStdout = logToStdout;
@@ -148,12 +144,7 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SnapshotterConfig c;
-        try {
-            c = settings();
-        } catch (SnapshotterConfig.Bad e) {
-            throw new IOException(e.getMessage());
-        }
+        SnapshotterConfig c = settings();
         Log.configure(c.logLevel, c.logToStdout ? System.out : System.err);
         NydusdConfigTemplate template;
         if (c.nydusdConfigExplicit || Files.exists(c.nydusdConfig)) {

@@ -132,12 +132,6 @@ public final class NydusFilesystem implements RemoteFilesystem {
                 layout.socketDir(id).resolve("api.sock").toString(),
                 layout.logDir(id).resolve("nydusd.log").toString(), cmd, 0, 0,
                 List.of(new NydusdRecord.RafsInstance(meta.id(), mp.toString(), "", boot.toString(), config.toString())));
-        try {
-            Files.createDirectories(mp);
-        } catch (IOException e) {
-            throw internal("create " + mp, e);
-        }
-        MountTable.unmountAll(mp);
         NydusdProcess d = start(record);
         Log.info("nydusd %s (pid %d) serves %s at %s", id, d.record().pid(), meta.name(), mp);
         return mp;
@@ -176,12 +170,6 @@ public final class NydusFilesystem implements RemoteFilesystem {
         List<String> cmd = new ArrayList<>(List.of(settings.nydusdPath(), "fuse", "--mountpoint", mp.toString(),
                 "--apisock", sock.toString(), "--log-level", settings.logLevel()));
         threads(cmd);
-        try {
-            Files.createDirectories(mp);
-        } catch (IOException e) {
-            throw internal("create " + mp, e);
-        }
-        MountTable.unmountAll(mp);
         NydusdRecord record = new NydusdRecord(SHARED_ID, true, mp.toString(), sock.toString(),
                 layout.logDir(SHARED_ID).resolve("nydusd.log").toString(), cmd, 0, 0, List.of());
         NydusdProcess d = start(record);
@@ -196,21 +184,23 @@ public final class NydusFilesystem implements RemoteFilesystem {
         }
     }
 
-    /** Spawns, records (before waiting, so a crash now still leaves a record to recover), awaits RUNNING. */
+    /**
+     * Starts a new daemon: creates its mountpoint, then {@link #spawn}s it and awaits RUNNING; a daemon that does
+     * not get there is stopped, unmounted and forgotten.
+     */
     private NydusdProcess start(NydusdRecord record) {
-        NydusdProcess d;
+        Path mp = Path.of(record.mountpoint());
         try {
-            d = NydusdProcess.spawn(record);
+            Files.createDirectories(mp);
         } catch (IOException e) {
-            throw unavailable("start nydusd " + record.id(), e);
+            throw internal("create " + mp, e);
         }
-        daemons.put(record.id(), d);
-        persist(d.record());
+        NydusdProcess d = spawn(record, "start");
         try {
             d.awaitRunning(settings.startTimeout());
         } catch (IOException e) {
             d.stop(Duration.ofSeconds(2));
-            MountTable.unmountAll(Path.of(record.mountpoint()));
+            MountTable.unmountAll(mp);
             daemons.remove(record.id());
             store.write(tx -> {
                 tx.removeDaemon(record.id());
@@ -218,6 +208,23 @@ public final class NydusFilesystem implements RemoteFilesystem {
             });
             throw unavailable("start nydusd " + record.id(), e);
         }
+        return d;
+    }
+
+    /**
+     * Detaches stale mounts from the mountpoint, spawns {@code record.command()} and records the process (before
+     * waiting for it, so a crash now still leaves a record to recover); {@code verb} names the attempt in errors.
+     */
+    private NydusdProcess spawn(NydusdRecord record, String verb) {
+        MountTable.unmountAll(Path.of(record.mountpoint()));
+        NydusdProcess d;
+        try {
+            d = NydusdProcess.spawn(record);
+        } catch (IOException e) {
+            throw unavailable(verb + " nydusd " + record.id(), e);
+        }
+        daemons.put(record.id(), d);
+        persist(d.record());
         return d;
     }
 
@@ -231,15 +238,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
             throw new SnapshotException(SnapshotException.Code.UNAVAILABLE, "nydusd " + r.id()
                     + " is not running and recover_policy is none");
         }
-        MountTable.unmountAll(Path.of(r.mountpoint()));
-        NydusdProcess d;
-        try {
-            d = NydusdProcess.spawn(r);
-        } catch (IOException e) {
-            throw unavailable("restart nydusd " + r.id(), e);
-        }
-        daemons.put(r.id(), d);
-        persist(d.record());
+        NydusdProcess d = spawn(r, "restart");
         try {
             d.awaitRunning(settings.startTimeout());
             if (r.shared()) {

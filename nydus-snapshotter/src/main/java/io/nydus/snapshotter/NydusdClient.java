@@ -18,8 +18,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * nydusd's HTTP API (HTTP/1.1 over its unix socket, {@code --apisock}): daemon state, RAFS mounts in a shared
- * daemon, exit. One connection per request ({@code Connection: close}); every call has a deadline so a wedged
+ * nydusd's HTTP API (HTTP/1.1 over its unix socket, {@code --apisock}): daemon state and RAFS mounts in a shared
+ * daemon. One connection per request ({@code Connection: close}); every call has a deadline so a wedged
  * daemon cannot block the snapshotter.
  */
 public final class NydusdClient {
@@ -67,11 +67,6 @@ public final class NydusdClient {
             throw new IOException("umount " + mountpoint + " in nydusd " + socket + ": HTTP " + r.status() + " "
                     + r.body().trim());
         }
-    }
-
-    /** {@code PUT /api/v1/daemon/exit}: asks the daemon to stop. */
-    public void exit() throws IOException {
-        request("PUT", "/api/v1/daemon/exit", null);
     }
 
     private static String query(String v) {

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Optional;
 
 /**
  * One nydusd process: started by this snapshotter, or adopted from a previous snapshotter run through its
@@ -108,15 +107,6 @@ public final class NydusdProcess {
                 + " s (" + last + ")" + logTail());
     }
 
-    /** Is the API answering {@code RUNNING} right now? */
-    public boolean running() {
-        try {
-            return alive() && client.state().equals("RUNNING");
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     /** SIGTERM, then SIGKILL after a grace period; mounts are the caller's to clean. */
     public void stop(Duration grace) {
         if (!alive()) {
@@ -139,10 +129,6 @@ public final class NydusdProcess {
             sleep(20);
         }
         return !alive();
-    }
-
-    public Optional<Long> pid() {
-        return handle == null ? Optional.empty() : Optional.of(handle.pid());
     }
 
     private String logTail() {

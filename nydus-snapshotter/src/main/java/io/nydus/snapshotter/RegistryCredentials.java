@@ -45,15 +45,6 @@ public final class RegistryCredentials {
         this.dockerConfig = dockerConfig;
     }
 
-    /** docker's default location: {@code $DOCKER_CONFIG/config.json}, else {@code ~/.docker/config.json}. */
-    public static Path defaultDockerConfig() {
-        String dir = System.getenv("DOCKER_CONFIG");
-        if (dir != null && !dir.isEmpty()) {
-            return Path.of(dir, "config.json");
-        }
-        return Path.of(System.getProperty("user.home"), ".docker", "config.json");
-    }
-
     public Optional<Credential> find(String host, Map<String, String> labels) {
         String user = labels.get(LayerLabels.PULL_USERNAME);
         String secret = labels.get(LayerLabels.PULL_SECRET);

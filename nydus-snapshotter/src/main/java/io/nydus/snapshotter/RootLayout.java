@@ -5,8 +5,8 @@ import java.nio.file.Path;
 /**
  * Where things live under {@code --root}, as upstream lays them out: {@code snapshots/<id>/{fs,work,mnt}} (the
  * first two as containerd's overlayfs snapshotter has them), {@code socket/<daemon>/api.sock},
- * {@code config/<daemon>/config.json}, {@code logs/<daemon>/nydusd.log}, the blob cache {@code cache/} and the
- * shared daemon's mountpoint {@code mnt/}.
+ * {@code config/<daemon>/config.json}, {@code logs/<daemon>/nydusd.log}, the default blob cache {@code cache/}
+ * ({@link SnapshotterConfig#cacheDirectory()}) and the shared daemon's mountpoint {@code mnt/}.
  */
 public record RootLayout(Path root) {
     public RootLayout {
@@ -45,10 +45,6 @@ public record RootLayout(Path root) {
 
     public Path logDir(String daemonId) {
         return root.resolve("logs").resolve(daemonId);
-    }
-
-    public Path cache() {
-        return root.resolve("cache");
     }
 
     public Path sharedMountpoint() {

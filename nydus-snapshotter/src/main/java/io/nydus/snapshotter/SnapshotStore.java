@@ -108,36 +108,23 @@ public final class SnapshotStore implements AutoCloseable {
             return json == null ? Optional.empty() : Optional.of(decode(key, json));
         }
 
-        /** The snapshot {@code key} with its parent chain ids; NotFound when absent. */
+        /** The snapshot {@code key}, without its parent chain ids; NotFound when absent. */
         public Snapshot get(String key) {
-            Snapshot s = find(key).orElseThrow(() -> SnapshotException.notFound("snapshot " + key + " does not exist"));
-            return s.withParentIds(parentIds(s));
+            return find(key).orElseThrow(() -> SnapshotException.notFound("snapshot " + key + " does not exist"));
         }
 
-        /** Parent chain of {@code s}, nearest first. */
-        public List<Long> parentIds(Snapshot s) {
-            List<Long> ids = new ArrayList<>();
-            String p = s.parent();
-            while (!p.isEmpty()) {
-                Snapshot ps = find(p).orElseThrow(() -> SnapshotException.notFound("missing parent " + s.parent()));
-                ids.add(ps.id());
-                p = ps.parent();
-                if (ids.size() > 100_000) {
-                    throw new SnapshotException(SnapshotException.Code.INTERNAL, "parent loop at " + s.name());
-                }
-            }
-            return ids;
-        }
-
-        /** The parent chain of {@code s} as snapshots, nearest first. */
+        /** The parent chain of {@code s} as snapshots, nearest first; NotFound naming a missing link. */
         public List<Snapshot> parents(Snapshot s) {
             List<Snapshot> chain = new ArrayList<>();
             String p = s.parent();
-            while (!p.isEmpty() && chain.size() <= 100_000) {
+            while (!p.isEmpty()) {
                 String name = p;
                 Snapshot ps = find(p).orElseThrow(() -> SnapshotException.notFound("missing parent " + name));
                 chain.add(ps);
                 p = ps.parent();
+                if (chain.size() > 100_000) {
+                    throw new SnapshotException(SnapshotException.Code.INTERNAL, "parent loop at " + s.name());
+                }
             }
             return chain;
         }
@@ -163,7 +150,7 @@ public final class SnapshotStore implements AutoCloseable {
             Instant now = Instant.now();
             Snapshot s = new Snapshot(id, key, parent, kind, labels, now, now, 0, 0, List.of());
             snapshots.put(key, encode(s));
-            return s.withParentIds(parentIds(s));
+            return s;
         }
 
         /** Commits active {@code key} as {@code name}; the committed labels replace the active's. */

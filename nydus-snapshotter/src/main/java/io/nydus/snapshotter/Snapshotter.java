@@ -61,7 +61,7 @@ public final class Snapshotter implements AutoCloseable {
         if (action == LayerLabels.Action.SKIP_REMOTE_LAYER && kind == Kind.ACTIVE) {
             commitRemoteLayer(key, parent, labels);
         }
-        Snapshot s = createWithDirs(kind, key, parent, labels);
+        Snapshot s = withChain(createWithDirs(kind, key, parent, labels), parents);
         if (action != LayerLabels.Action.MOUNT_NYDUS) {
             return overlays.of(s);
         }
@@ -149,21 +149,30 @@ public final class Snapshotter implements AutoCloseable {
     }
 
     public List<Mount> mounts(String key) {
-        Snapshot s = store.read(tx -> {
+        List<Snapshot> chain = store.read(tx -> {
             Snapshot found = tx.get(key);
+            List<Snapshot> c = new ArrayList<>();
+            c.add(found);
+            c.addAll(tx.parents(found));
             if (found.kind() != Kind.ACTIVE && found.kind() != Kind.VIEW) {
                 throw SnapshotException.failedPrecondition("requested snapshot " + key + " not active or view");
             }
-            return found;
+            return c;
         });
+        List<Snapshot> parents = chain.subList(1, chain.size());
+        Snapshot s = withChain(chain.get(0), parents);
         if (nydus != null && LayerLabels.target(s.labels()).isEmpty()) {
-            List<Snapshot> parents = store.read(tx -> tx.parents(s));
             var meta = LayerLabels.nearestMetaLayer(parents);
             if (meta.isPresent()) {
                 return overlays.remote(s, nydus.mount(meta.get()));
             }
         }
         return overlays.of(s);
+    }
+
+    /** {@code s} carrying the ids of {@code parents}, its parent chain nearest first, for its mounts. */
+    private static Snapshot withChain(Snapshot s, List<Snapshot> parents) {
+        return s.withParentIds(parents.stream().map(Snapshot::id).toList());
     }
 
     public void commit(String name, String key, Map<String, String> labels) {

@@ -2,6 +2,7 @@ package io.nydus.snapshotter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import io.nydus.blobcache.registry.DockerConfigCredentials;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,15 +35,13 @@ public final class SnapshotterConfig {
     /** True when the nydusd config path was given rather than defaulted: then it must exist. */
     public boolean nydusdConfigExplicit;
     public String nydusdPath = "nydusd";
-    public String nydusImagePath = "nydus-image";
-    public String fsDriver = "fusedev";
     public RecoverPolicy recoverPolicy = RecoverPolicy.RESTART;
     public int threadsNumber;
     public Log.Level logLevel = Log.Level.INFO;
     public boolean logToStdout;
     public boolean overlayVolatile;
     public Path cacheDir;
-    public Path dockerConfig = RegistryCredentials.defaultDockerConfig();
+    public Path dockerConfig = DockerConfigCredentials.defaultConfigFile(System.getenv());
     public final Map<String, RegistryCredentials.Credential> credentials = new LinkedHashMap<>();
 
     /** Reads {@code file} over the defaults; IOException with a one-line message naming the file and key. */
@@ -66,8 +65,8 @@ public final class SnapshotterConfig {
             nydusdConfigExplicit = true;
         });
         k.text("daemon.nydusd_path").ifPresent(v -> nydusdPath = v);
-        k.text("daemon.nydusimage_path").ifPresent(v -> nydusImagePath = v);
-        k.text("daemon.fs_driver").ifPresent(v -> fsDriver = k.check("daemon.fs_driver", () -> parseFsDriver(v)));
+        k.text("daemon.nydusimage_path"); // accepted (a string) for compatibility; not used
+        k.text("daemon.fs_driver").ifPresent(v -> k.check("daemon.fs_driver", () -> parseFsDriver(v)));
         k.text("daemon.recover_policy").ifPresent(v -> recoverPolicy = k.check("daemon.recover_policy",
                 () -> parseRecoverPolicy(v)));
         k.integer("daemon.threads_number").ifPresent(v -> threadsNumber = k.check("daemon.threads_number",

@@ -1,5 +1,6 @@
 package io.nydus.snapshotter.pull;
 
+import io.nydus.blobcache.registry.DockerConfigCredentials;
 import io.nydus.blobcache.registry.RegistryClient;
 import io.nydus.blobcache.registry.RegistrySettings;
 import io.nydus.snapshotter.RegistryCredentials;
@@ -74,25 +75,14 @@ public final class PullCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ImageName image;
-        Platform target;
-        try {
-            image = ImageName.parse(ref);
-            target = platform == null ? Platform.host() : Platform.parse(platform);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage());
-        }
+        ImageName image = ImageName.parse(ref);
+        Platform target = platform == null ? Platform.host() : Platform.parse(platform);
         REGISTRY_LOG.setLevel(Level.OFF);
         RegistryCredentials.Credential given = user == null ? null : credential(user);
-        RegistrySettings settings;
-        try {
-            settings = RegistrySettings.builder(image.location().registryHost())
-                    .scheme(plainHttp ? "http" : "https").skipVerify(skipVerify)
-                    .timeout(Duration.ofSeconds(60)).connectTimeout(Duration.ofSeconds(15)).retryLimit(2)
-                    .userAgent("containerd-nydus-grpc-pull").credentials(registryCredentials(image, given)).build();
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage());
-        }
+        RegistrySettings settings = RegistrySettings.builder(image.location().registryHost())
+                .scheme(plainHttp ? "http" : "https").skipVerify(skipVerify)
+                .timeout(Duration.ofSeconds(60)).connectTimeout(Duration.ofSeconds(15)).retryLimit(2)
+                .userAgent("containerd-nydus-grpc-pull").credentials(registryCredentials(image, given)).build();
         try (RegistryClient registry = new RegistryClient(settings);
                 Containerd containerd = Containerd.connect(address, namespace)) {
             ImagePull.Result r = new ImagePull(containerd, registry, snapshotter, target, given, System.out::println)
@@ -128,8 +118,8 @@ public final class PullCommand implements Callable<Integer> {
     private static io.nydus.blobcache.registry.RegistryCredentials registryCredentials(ImageName image,
             RegistryCredentials.Credential given) {
         Optional<RegistryCredentials.Credential> c = given != null ? Optional.of(given)
-                : new RegistryCredentials(java.util.Map.of(), RegistryCredentials.defaultDockerConfig())
-                        .find(image.location().host(), java.util.Map.of());
+                : new RegistryCredentials(java.util.Map.of(), DockerConfigCredentials.defaultConfigFile(
+                        System.getenv())).find(image.location().host(), java.util.Map.of());
         if (c.isEmpty()) {
             return io.nydus.blobcache.registry.RegistryCredentials.none();
         }
