@@ -53,11 +53,13 @@ class NydusDaemonRecoveryTest {
 
                 ProcessHandle.of(pid).orElseThrow().destroyForcibly();
                 long deadline = System.nanoTime() + 60_000_000_000L;
-                while ((bed.nydusds().isEmpty() || bed.nydusds().contains(pid)) && System.nanoTime() < deadline) {
+                List<Long> now = bed.nydusds();
+                while ((now.isEmpty() || now.contains(pid)) && System.nanoTime() < deadline) {
                     Thread.sleep(100);
+                    now = bed.nydusds(); // one listing per round: the old daemon may vanish between two
                 }
-                assertEquals(1, bed.nydusds().size(), "the dead nydusd was started again: " + bed.nydusds());
-                assertNotEquals(pid, bed.nydusds().get(0));
+                assertEquals(1, now.size(), "the dead nydusd was started again: " + now);
+                assertNotEquals(pid, now.get(0));
                 assertEquals(BusyboxImage.EXPECTED, bed.run(image.ref(), "after-death", BusyboxImage.SHOW));
             } catch (Exception | AssertionError e) {
                 throw new AssertionError(e.getMessage() + bed.diagnostics(), e);

@@ -210,7 +210,7 @@ public final class ApiServer implements AutoCloseable {
                 break;
             case METRICS_PATTERN:
                 if (method.equals("GET")) {
-                    return Reply.json(daemon.fsMetrics(query.getValue("id")).patternsJson());
+                    return Reply.json(daemon.accessPatterns(query.getValue("id")));
                 }
                 break;
             case METRICS_BACKEND:

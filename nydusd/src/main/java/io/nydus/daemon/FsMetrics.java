@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * Filesystem operation statistics of one mounted image, exported as upstream's {@code GlobalIoStats}
@@ -137,10 +139,10 @@ public final class FsMetrics {
         }
     }
 
-    /** Called when a file is opened, with the path the user opened it by (access patterns record it). */
-    public void opened(long ino, String path) {
+    /** Called when a file is opened (access patterns start there). */
+    public void opened(long ino) {
         if (accessPatternEnabled && patterns.size() < MAX_TRACKED_FILES) {
-            patterns.computeIfAbsent(ino, k -> new AccessPattern(path));
+            patterns.computeIfAbsent(ino, k -> new AccessPattern());
         }
     }
 
@@ -206,13 +208,18 @@ public final class FsMetrics {
         return a;
     }
 
-    /** Files read at least once ({@code access_pattern}). */
-    public ArrayNode patternsJson() {
+    /**
+     * Files read at least once ({@code access_pattern}), named by {@code pathsOf}, which maps inode numbers to
+     * paths (FUSE requests carry no paths: they are found when asked for).
+     */
+    public ArrayNode patternsJson(Function<Set<Long>, Map<Long, String>> pathsOf) {
         ArrayNode a = JsonNodeFactory.instance.arrayNode();
+        Map<Long, String> paths = pathsOf.apply(patterns.keySet());
         patterns.forEach((ino, p) -> {
             if (p.nrRead.get() > 0) {
                 ObjectNode o = a.addObject();
-                o.put("file_path", p.path);
+                o.put("ino", ino);
+                o.put("file_path", paths.get(ino));
                 o.put("nr_read", p.nrRead.get());
                 o.put("first_access_time", p.firstAccess);
             }
@@ -269,13 +276,8 @@ public final class FsMetrics {
     }
 
     private static final class AccessPattern {
-        final String path;
         final AtomicLong nrRead = new AtomicLong();
         volatile long firstAccess;
-
-        AccessPattern(String path) {
-            this.path = path;
-        }
 
         void read() {
             if (nrRead.getAndIncrement() == 0) {

@@ -1,19 +1,15 @@
 package io.nydus.daemon;
 
+import java.nio.ByteBuffer;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
-import ru.serce.jnrfuse.struct.FuseOperations;
 
 /**
- * The libfuse 2 and libc functions the daemon calls itself. jnr-fuse only offers {@code fuse_main_real}, which
- * blocks until unmount, installs nothing we can wait on and tears down signal state shared by every session of
- * the process; the daemon instead splits it into {@code fuse_setup} (synchronous mount), the loop, and its own
- * teardown, so that it knows at once whether a mount worked and can run several sessions in one process.
- *
- * <p>Only symbols whose plain {@code dlsym} name resolves to the current ABI are used: {@code fuse_new} is not
- * among them (an unversioned compat symbol shadows it).
+ * The libfuse 2 and libc functions the daemon calls. libfuse mounts and unmounts (directly as root, through
+ * {@code fusermount} otherwise, as every FUSE filesystem does); the requests on the mount's {@code /dev/fuse}
+ * descriptor are read and answered by {@link FuseSession} itself.
  */
 final class FuseLib {
     /** {@code umount2} flag: detach now, clean up when no longer busy. */
@@ -24,32 +20,22 @@ final class FuseLib {
 
     /** libfuse.so.2. */
     public interface Fuse {
-        /** {@code struct fuse *fuse_setup(argc, argv, op, op_size, char **mountpoint, int *multithreaded, void *user_data)}. */
-        Pointer fuse_setup(int argc, @In Pointer argv, @In FuseOperations op, long opSize, @Out Pointer mountpoint,
-                @Out Pointer multithreaded, Pointer userData);
+        /** {@code struct fuse_chan *fuse_mount(const char *mountpoint, struct fuse_args *args)}. */
+        Pointer fuse_mount(String mountpoint, @In Pointer args);
 
-        int fuse_loop(Pointer fuse);
+        int fuse_chan_fd(Pointer chan);
 
-        int fuse_loop_mt(Pointer fuse);
-
-        Pointer fuse_get_session(Pointer fuse);
-
-        Pointer fuse_session_next_chan(Pointer session, Pointer chan);
-
+        /** Closes the channel's descriptor and unmounts unless the mount is gone already; frees the channel. */
         void fuse_unmount(String mountpoint, Pointer chan);
-
-        void fuse_destroy(Pointer fuse);
-
-        int fuse_lowlevel_notify_inval_entry(Pointer chan, long parent, @In byte[] name, long namelen);
-
-        int fuse_lowlevel_notify_inval_inode(Pointer chan, long ino, long off, long len);
     }
 
     /** libc. */
     public interface C {
         int umount2(String target, int flags);
 
-        void free(Pointer p);
+        long read(int fd, @Out ByteBuffer buf, long count);
+
+        long write(int fd, @In ByteBuffer buf, long count);
     }
 
     private static final class Holder {

@@ -1,67 +1,104 @@
 package io.nydus.daemon;
 
+import static io.nydus.daemon.FuseProtocol.IN_HEADER;
+import static io.nydus.daemon.FuseProtocol.OUT_HEADER;
+
+import io.nydus.daemon.FuseProtocol.Errno;
 import io.nydus.rafs.FileMode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
-import jnr.ffi.Struct;
 
 /**
- * One FUSE mount served by libfuse 2: {@code fuse_setup} mounts synchronously (so a failed mount is known at
- * once and leaves nothing behind), a thread runs the request loop, and the loop ends when the mount goes away —
- * unmounted by the daemon, by {@code fusermount -u}, or aborted. Several sessions may run in one process.
+ * One FUSE mount: libfuse mounts it (synchronously, so a failed mount is known at once and leaves nothing
+ * behind), then a loop thread reads requests from the mount's {@code /dev/fuse} descriptor and answers them
+ * through {@link RafsFuse}, until the mount goes away — unmounted by the daemon, by {@code fusermount -u}, or
+ * aborted. Several sessions may run in one process.
+ *
+ * <p>Threads: metadata requests are answered on the loop thread itself. They take microseconds, and a request
+ * handed from thread to thread costs a wake-up on another CPU for each; measured on a 2-vCPU VM, that doubled
+ * the time of a metadata walk. READs, which may wait for the network, go to {@code threads} workers (inline when
+ * {@code threads} is 1).
  */
 final class FuseSession {
     /** FUSE's root node id, the parent for invalidating top-level names. */
-    static final long ROOT_NODE_ID = 1;
+    static final long ROOT_NODE_ID = FuseProtocol.ROOT_ID;
+    /** Largest request the kernel sends a read-only filesystem (a LOOKUP or GETXATTR name), with room to spare. */
+    private static final int IN_BUFFER = 4 * FuseProtocol.MIN_READ_BUFFER;
+    private static final int MAX_WRITE = 4096;
+    private static final int INIT_WAIT_SECONDS = 30;
+    /** Wanted INIT flags, where the kernel offers them. */
+    private static final int WANTED = FuseProtocol.ASYNC_READ | FuseProtocol.DO_READDIRPLUS
+            | FuseProtocol.PARALLEL_DIROPS | FuseProtocol.MAX_PAGES | FuseProtocol.CACHE_SYMLINKS;
+    private static final AtomicInteger SESSIONS = new AtomicInteger();
 
     private final Path mountpoint;
     private final RafsFuse fs;
-    private final Pointer fuse;
-    private final Pointer mountpointOut;
-    /** argv and out-parameters handed to libfuse, which may keep pointers into them while mounted. */
+    private final Pointer chan;
+    private final int fd;
+    private final int maxRead;
+    /** fuse_args and its strings, kept while mounted. */
     @SuppressWarnings("unused")
     private final List<Pointer> keepAlive;
+    private final ExecutorService readers;
+    private final ThreadLocal<ByteBuffer> replyBuffer;
+    private final CountDownLatch initialized = new CountDownLatch(1);
     private final CountDownLatch ended = new CountDownLatch(1);
     private final Thread loop;
+    private volatile String initError;
     private volatile long connection = -1;
     private volatile String bdi;
     private volatile Runnable onEnd = () -> { };
 
-    private FuseSession(Path mountpoint, RafsFuse fs, Pointer fuse, Pointer mountpointOut, boolean multithreaded,
-            List<Pointer> keepAlive) {
+    private FuseSession(Path mountpoint, RafsFuse fs, Pointer chan, int threads, int maxRead, List<Pointer> keepAlive) {
         this.mountpoint = mountpoint;
         this.fs = fs;
-        this.fuse = fuse;
-        this.mountpointOut = mountpointOut;
+        this.chan = chan;
+        this.fd = FuseLib.fuse().fuse_chan_fd(chan);
+        this.maxRead = maxRead;
         this.keepAlive = keepAlive;
-        this.loop = new Thread(() -> run(multithreaded), "fuse " + mountpoint);
+        this.replyBuffer = ThreadLocal.withInitial(() -> direct(OUT_HEADER + maxRead));
+        int n = SESSIONS.incrementAndGet();
+        AtomicInteger workers = new AtomicInteger();
+        this.readers = threads <= 1 ? null : Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "fuse-read-" + n + "-" + workers.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.loop = new Thread(this::run, "fuse-" + n + " " + mountpoint);
         this.loop.setDaemon(true);
     }
 
+    private static ByteBuffer direct(int size) {
+        return ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     /**
-     * Mounts {@code fs} at {@code mountpoint} with libfuse options {@code options} (the "-o" list) and starts
-     * serving. Throws with a one-line message when the kernel mount fails.
+     * Mounts {@code fs} at {@code mountpoint} with mount options {@code options} (the "-o" list), starts serving
+     * and waits for the kernel's INIT. Throws with a one-line message when the mount fails.
      */
-    static FuseSession mount(Path mountpoint, RafsFuse fs, String options, int threads) throws IOException {
+    static FuseSession mount(Path mountpoint, RafsFuse fs, String options, int threads, int maxRead)
+            throws IOException {
         Path mp = mountpoint.toAbsolutePath().normalize();
         if (!Files.isDirectory(mp)) {
             throw new IOException("mountpoint " + mp + " is not a directory");
         }
         Runtime rt = Runtime.getSystemRuntime();
-        List<String> args = new ArrayList<>(List.of("nydusd", mp.toString(), "-f", "-o", options));
-        if (threads <= 1) {
-            args.add("-s");
-        }
-        // argv and its strings stay allocated for the whole session: libfuse may keep pointers into them.
+        List<String> args = List.of("nydusd", "-o", options);
         List<Pointer> keep = new ArrayList<>();
         Pointer argv = Memory.allocateDirect(rt, (args.size() + 1) * 8L, true);
         keep.add(argv);
@@ -72,44 +109,143 @@ final class FuseSession {
             keep.add(s);
             argv.putPointer(i * 8L, s);
         }
-        Pointer mpOut = Memory.allocateDirect(rt, 8, true);
-        Pointer mtOut = Memory.allocateDirect(rt, 4, true);
-        keep.add(mpOut);
-        keep.add(mtOut);
-        Pointer f = FuseLib.fuse().fuse_setup(args.size(), argv, fs.operations(), Struct.size(fs.operations()), mpOut,
-                mtOut, null);
-        if (f == null) {
+        // struct fuse_args { int argc; char **argv; int allocated; }
+        Pointer fuseArgs = Memory.allocateDirect(rt, 24, true);
+        fuseArgs.putInt(0, args.size());
+        fuseArgs.putPointer(8, argv);
+        keep.add(fuseArgs);
+        Pointer ch = FuseLib.fuse().fuse_mount(mp.toString(), fuseArgs);
+        if (ch == null) {
             throw new IOException("cannot mount FUSE at " + mp + " (see the libfuse message above)");
         }
-        FuseSession s = new FuseSession(mp, fs, f, mpOut, mtOut.getInt(0) != 0, keep);
+        FuseSession s = new FuseSession(mp, fs, ch, threads, maxRead, keep);
         s.loop.start();
+        if (!s.awaitInit()) {
+            s.unmount(INIT_WAIT_SECONDS * 1000L);
+            throw new IOException("FUSE mount at " + mp + " failed: " + s.initError);
+        }
         s.connection = s.readConnection();
         return s;
     }
 
-    private void run(boolean multithreaded) {
+    private boolean awaitInit() {
         try {
-            int r = multithreaded ? FuseLib.fuse().fuse_loop_mt(fuse) : FuseLib.fuse().fuse_loop(fuse);
-            NydusdLog.debug("FUSE loop of %s ended (%d)", mountpoint, r);
+            if (!initialized.await(INIT_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                initError = "no INIT from the kernel in " + INIT_WAIT_SECONDS + " s";
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            initError = "interrupted";
+        }
+        return initError == null;
+    }
+
+    // ------------------------------------------------------------------------------------------------- the loop
+
+    private void run() {
+        ByteBuffer in = direct(IN_BUFFER);
+        ByteBuffer out = replyBuffer.get();
+        try {
+            while (true) {
+                long n = FuseLib.libc().read(fd, in, IN_BUFFER);
+                if (n < 0) {
+                    int errno = Runtime.getSystemRuntime().getLastError();
+                    if (errno == Errno.EINTR || errno == Errno.EAGAIN || errno == Errno.ENOENT) {
+                        continue; // interrupted, or a request the kernel withdrew before we read it
+                    }
+                    if (errno != Errno.ENODEV) {
+                        NydusdLog.warn("reading FUSE requests of %s: errno %d", mountpoint, errno);
+                    }
+                    break; // ENODEV: unmounted or aborted
+                }
+                if (n < IN_HEADER) {
+                    continue;
+                }
+                int opcode = in.getInt(FuseProtocol.IN_OPCODE);
+                if (opcode == FuseProtocol.READ && readers != null) {
+                    byte[] copy = new byte[(int) n];
+                    in.get(0, copy);
+                    try {
+                        readers.execute(() -> serve(ByteBuffer.wrap(copy).order(ByteOrder.LITTLE_ENDIAN),
+                                replyBuffer.get()));
+                    } catch (RejectedExecutionException e) {
+                        break;
+                    }
+                } else if (opcode == FuseProtocol.INIT) {
+                    reply(out, in.getLong(FuseProtocol.IN_UNIQUE), init(in, out));
+                    initialized.countDown();
+                } else if (opcode == FuseProtocol.DESTROY) {
+                    reply(out, in.getLong(FuseProtocol.IN_UNIQUE), 0);
+                } else {
+                    serve(in, out);
+                }
+            }
+            NydusdLog.debug("FUSE loop of %s ended", mountpoint);
         } catch (Throwable t) {
             NydusdLog.error(t, "FUSE loop of %s failed: %s", mountpoint, t);
         } finally {
-            // fuse_teardown without its signal-handler part: the JVM owns the signal handlers.
+            if (readers != null) {
+                readers.shutdownNow();
+            }
             try {
-                Pointer se = FuseLib.fuse().fuse_get_session(fuse);
-                Pointer ch = FuseLib.fuse().fuse_session_next_chan(se, null);
-                FuseLib.fuse().fuse_unmount(mountpoint.toString(), ch);
-                FuseLib.fuse().fuse_destroy(fuse);
-                Pointer mp = mountpointOut.getPointer(0);
-                if (mp != null) {
-                    FuseLib.libc().free(mp);
-                }
+                FuseLib.fuse().fuse_unmount(mountpoint.toString(), chan);
             } catch (Throwable t) {
                 NydusdLog.debug("FUSE teardown of %s: %s", mountpoint, t);
+            }
+            if (initialized.getCount() > 0) {
+                initError = initError != null ? initError : "the mount went away before INIT";
+                initialized.countDown();
             }
             ended.countDown();
             onEnd.run();
         }
+    }
+
+    private void serve(ByteBuffer in, ByteBuffer out) {
+        int r = fs.handle(in, out);
+        if (r != RafsFuse.NO_REPLY) {
+            reply(out, in.getLong(FuseProtocol.IN_UNIQUE), r);
+        }
+    }
+
+    /** Sends the reply whose body {@code r} bytes long is in {@code out}, or the error {@code r} if negative. */
+    private void reply(ByteBuffer out, long unique, int r) {
+        int len = OUT_HEADER + Math.max(r, 0);
+        out.putInt(0, len);
+        out.putInt(4, Math.min(r, 0));
+        out.putLong(8, unique);
+        if (FuseLib.libc().write(fd, out, len) < 0) {
+            int errno = Runtime.getSystemRuntime().getLastError();
+            if (errno != Errno.ENOENT) { // ENOENT: the request was interrupted meanwhile
+                NydusdLog.debug("FUSE reply to %d on %s: errno %d", unique, mountpoint, errno);
+            }
+        }
+    }
+
+    /**
+     * Negotiates the connection: protocol 7.23 or later; reads of up to {@code maxRead} bytes, sent
+     * asynchronously; listings with attributes; symlink targets and listings cached by the kernel.
+     */
+    private int init(ByteBuffer in, ByteBuffer out) {
+        int major = in.getInt(IN_HEADER);
+        int minor = in.getInt(IN_HEADER + 4);
+        int maxReadahead = in.getInt(IN_HEADER + 8);
+        int offered = in.getInt(IN_HEADER + 12);
+        if (major != FuseProtocol.KERNEL_VERSION || minor < FuseProtocol.MIN_MINOR_VERSION) {
+            initError = "the kernel speaks FUSE " + major + "." + minor + "; 7." + FuseProtocol.MIN_MINOR_VERSION
+                    + " or later is needed";
+            return -Errno.EPROTO;
+        }
+        fs.setNoOpendir((offered & FuseProtocol.NO_OPENDIR_SUPPORT) != 0);
+        out.put(OUT_HEADER, new byte[FuseProtocol.INIT_OUT]);
+        out.putInt(OUT_HEADER, FuseProtocol.KERNEL_VERSION);
+        out.putInt(OUT_HEADER + 4, Math.min(minor, FuseProtocol.KERNEL_MINOR_VERSION));
+        out.putInt(OUT_HEADER + 8, maxReadahead);
+        out.putInt(OUT_HEADER + 12, offered & WANTED);
+        out.putInt(OUT_HEADER + 20, MAX_WRITE);
+        out.putInt(OUT_HEADER + 24, 1); // time granularity: nanoseconds
+        out.putShort(OUT_HEADER + 28, (short) (maxRead / 4096));
+        return FuseProtocol.INIT_OUT;
     }
 
     /**
@@ -128,8 +264,9 @@ final class FuseSession {
 
     /**
      * Sets the kernel's readahead for this mount. FUSE starts at 128 KiB and a daemon can only lower it during
-     * the handshake; raising it to a chunk lets sequential reads keep several 128 KiB requests in flight
-     * (measured: 0.6-0.9 GB/s at 128 KiB, 1.2-1.5 GB/s at 1 MiB, 512 MiB file from the cache). Best effort.
+     * the handshake; raising it to a chunk lets sequential reads keep several requests in flight (measured with
+     * libfuse's 128 KiB requests: 0.6-0.9 GB/s at 128 KiB, 1.2-1.5 GB/s at 1 MiB, 512 MiB file from the cache).
+     * Best effort.
      */
     void setReadAheadKib(int kib) {
         String b = bdi;
@@ -215,20 +352,42 @@ final class FuseSession {
     }
 
     /**
-     * Tells the kernel to forget what it cached about {@code name} in directory {@code parent} (a FUSE node id):
-     * needed when images are mounted or unmounted below a pseudo directory, whose entries are cached for long.
+     * Tells the kernel to forget {@code name} in directory {@code parent} (a FUSE node id) and everything it
+     * cached below it: needed when images are mounted, replaced or unmounted, since entries are cached for long.
      */
-    void invalidateEntry(long parent, String name) {
+    void invalidateEntry(long parent, byte[] name) {
         if (!isAlive()) {
             return;
         }
-        try {
-            byte[] b = name.getBytes(StandardCharsets.UTF_8);
-            Pointer ch = FuseLib.fuse().fuse_session_next_chan(FuseLib.fuse().fuse_get_session(fuse), null);
-            FuseLib.fuse().fuse_lowlevel_notify_inval_entry(ch, parent, b, b.length);
-            FuseLib.fuse().fuse_lowlevel_notify_inval_inode(ch, parent, 0, 0);
-        } catch (Throwable t) {
-            NydusdLog.debug("invalidate %s in %d: %s", name, parent, t);
+        ByteBuffer entry = direct(OUT_HEADER + 16 + name.length + 1);
+        entry.putLong(OUT_HEADER, parent).putInt(OUT_HEADER + 8, name.length).put(OUT_HEADER + 16, name);
+        notify(entry, FuseProtocol.NOTIFY_INVAL_ENTRY);
+    }
+
+    /** Tells the kernel to forget a node's attributes and cached pages (for a directory: its listing). */
+    void invalidateInode(long node) {
+        if (!isAlive()) {
+            return;
+        }
+        ByteBuffer inode = direct(OUT_HEADER + 24);
+        inode.putLong(OUT_HEADER, node); // offset 0, length 0: all pages
+        notify(inode, FuseProtocol.NOTIFY_INVAL_INODE);
+    }
+
+    /** After the image at the root was replaced by another: forgets every name {@code old} had at its top. */
+    void invalidateRoot(RafsImage old) {
+        old.superblock().readdir(old.rootIno(), 0, (name, ino, mode, next) -> {
+            invalidateEntry(ROOT_NODE_ID, name);
+            return true;
+        });
+        invalidateInode(ROOT_NODE_ID);
+    }
+
+    private void notify(ByteBuffer msg, int code) {
+        msg.putInt(0, msg.capacity()).putInt(4, code).putLong(8, 0);
+        if (FuseLib.libc().write(fd, msg, msg.capacity()) < 0) {
+            NydusdLog.debug("FUSE notification %d on %s: errno %d", code, mountpoint,
+                    Runtime.getSystemRuntime().getLastError());
         }
     }
 }

@@ -311,11 +311,6 @@ public final class Nydusd implements Callable<Integer> {
             Signal.handle(new Signal(sig), x -> daemon.requestExit(0));
         }
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::shutdown, "shutdown"));
-        if (!FuseStrings.lossless()) {
-            NydusdLog.warn("default charset %s does not map every byte: names that are not valid %s are unreachable "
-                    + "(bin/nydusd runs the JVM with -Dfile.encoding=ISO-8859-1)", java.nio.charset.Charset.defaultCharset(),
-                    java.nio.charset.Charset.defaultCharset());
-        }
         daemon.start();
         NydusdLog.info("nydusd %s %s (%s)", BuildInfo.current().packageVer(), daemon.state(),
                 s.mode() == Daemon.Mode.FUSE ? s.mountpoint() : "singleton");

@@ -1,63 +1,59 @@
 package io.nydus.daemon;
 
-import com.kenai.jffi.CallContext;
-import com.kenai.jffi.Invoker;
-import com.kenai.jffi.MemoryIO;
-import com.kenai.jffi.Type;
+import static io.nydus.daemon.FuseProtocol.ATTR;
+import static io.nydus.daemon.FuseProtocol.ATTR_OUT;
+import static io.nydus.daemon.FuseProtocol.DIRENT;
+import static io.nydus.daemon.FuseProtocol.ENTRY_OUT;
+import static io.nydus.daemon.FuseProtocol.IN_HEADER;
+import static io.nydus.daemon.FuseProtocol.IN_NODEID;
+import static io.nydus.daemon.FuseProtocol.IN_OPCODE;
+import static io.nydus.daemon.FuseProtocol.OUT_HEADER;
+
+import io.nydus.daemon.FuseProtocol.Errno;
 import io.nydus.rafs.FileMode;
 import io.nydus.rafs.Inode;
 import io.nydus.rafs.Xattrs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
-import jnr.ffi.Runtime;
-import jnr.ffi.Struct;
-import jnr.ffi.provider.jffi.ClosureHelper;
-import ru.serce.jnrfuse.ErrorCodes;
-import ru.serce.jnrfuse.FuseFillDir;
-import ru.serce.jnrfuse.struct.FuseOperations;
 
 /**
- * The read-only FUSE filesystem (libfuse 2 high-level API through jnr-fuse's callback types) over a {@link Vfs}.
+ * The read-only filesystem's answers to FUSE requests, over a {@link Vfs}. {@link FuseSession} reads requests
+ * from {@code /dev/fuse} and writes what this class puts in the reply buffer; requests name nodes by the ids
+ * {@link Vfs#nodeId} hands out, so nothing is looked up by path.
  *
- * <p>Callbacks are installed on a raw {@link FuseOperations} rather than through jnr-fuse's {@code FuseStubFS}:
- * the stub wraps every buffer in a freshly built struct object (25 fields for {@code struct stat}), which would
- * dominate a metadata walk. Attributes are written at fixed offsets ({@link StatLayout}); file data goes from
- * the chunk source straight into libfuse's buffer through a direct {@link ByteBuffer} over it, without a Java
- * copy. libfuse is told not to compute paths for requests that carry a file handle ({@code flag_nopath}).
+ * <p>What the kernel is allowed to keep, it keeps: entries, attributes and negative lookups for
+ * {@link #CACHE_SECONDS} (the image never changes), file pages across opens, directory listings (no
+ * {@code OPENDIR} round trip when the kernel supports that), and symlink targets. Listings carry attributes
+ * ({@code READDIRPLUS}), so {@code ls -l} and {@code find} need no lookup per entry.
  */
 final class RafsFuse {
+    /** Validity of entries and attributes handed to the kernel: as long as it will keep them. */
+    static final long CACHE_SECONDS = 1L << 32;
+    /** {@link #handle}'s answer to a request that takes no reply (FORGET, INTERRUPT). */
+    static final int NO_REPLY = Integer.MIN_VALUE;
     private static final int O_ACCMODE = 3;
     private static final int W_OK = 2;
     private static final int NAME_MAX = 255;
-    /** Longest name a directory entry buffer takes (NAME_MAX bytes plus the terminator, with slack). */
-    private static final int NAME_BUF = 4096;
     private static final long ST_RDONLY = 1;
-    private static final int OPS_BEFORE_FLAGS = 38;
-    /** Entries the warm-up resolves, from the root down. */
-    private static final int WARM_PATHS = 2000;
+    /** Entries the warm-up visits, from the root down. */
+    private static final int WARM_NODES = 2000;
+    private static final int WARM_BUFFER = 64 * 1024;
 
     private final Vfs vfs;
     private final InflightOps inflight;
-    private final StatLayout layout = StatLayout.current();
-    private final Runtime runtime = Runtime.getSystemRuntime();
-    private final FuseOperations ops;
-    private final Map<Long, Object> handles = new ConcurrentHashMap<>();
+    private final Map<Long, FileHandle> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
-    private final ThreadLocal<Pointer> direntStat;
-    private final ThreadLocal<ByteBuffer> direntName = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(NAME_BUF));
-    private volatile long fillerAddress;
-    private volatile FuseFillDir filler;
     private final ErrorThrottle errors = new ErrorThrottle();
+    /** Whether the kernel takes "not implemented" for OPENDIR and then caches listings by itself. */
+    private volatile boolean noOpendir;
     /** The thread running {@link #warmUp}, whose calls are not counted in the metrics. */
     private volatile Thread warmer;
 
@@ -65,122 +61,217 @@ final class RafsFuse {
     private record FileHandle(VfsNode node, long size) {
     }
 
-    /** An open directory. */
-    private record DirHandle(VfsNode node) {
-    }
-
     RafsFuse(Vfs vfs, InflightOps inflight) {
         this.vfs = vfs;
         this.inflight = inflight;
-        this.direntStat = ThreadLocal.withInitial(() -> Memory.allocateDirect(runtime, layout.size, true));
-        this.ops = new FuseOperations(runtime);
-        ops.getattr.set(this::getattr);
-        ops.fgetattr.set(this::fgetattr);
-        ops.readlink.set(this::readlink);
-        ops.open.set(this::open);
-        ops.read.set(this::read);
-        ops.release.set(this::release);
-        ops.statfs.set(this::statfs);
-        ops.opendir.set(this::opendir);
-        ops.readdir.set(this::readdir);
-        ops.releasedir.set(this::releasedir);
-        ops.getxattr.set(this::getxattr);
-        ops.listxattr.set(this::listxattr);
-        ops.access.set(this::access);
-        // flag_nullpath_ok | flag_nopath: requests on an open handle need no path. The bit field follows the
-        // 38 function pointers getattr..bmap of struct fuse_operations (libfuse 2.9).
-        Pointer mem = Struct.getMemory(ops);
-        long flagsAt = (long) OPS_BEFORE_FLAGS * runtime.addressSize();
-        mem.putInt(flagsAt, mem.getInt(flagsAt) | 0b11);
-    }
-
-    FuseOperations operations() {
-        return ops;
     }
 
     Vfs vfs() {
         return vfs;
     }
 
-    // ------------------------------------------------------------------------------------------------- attributes
-
-    private int getattr(String path, Pointer st) {
-        return onPath(path, InflightOps.GETATTR, FsMetrics.Fop.GETATTR, n -> {
-            fillStat(n, st);
-            return 0;
-        });
+    /** Set from the kernel's INIT flags. */
+    void setNoOpendir(boolean b) {
+        noOpendir = b;
     }
 
-    private int fgetattr(String path, Pointer st, Pointer fi) {
-        Object h = handles.get(fi.getLong(StatLayout.FI_FH));
-        VfsNode n = h instanceof FileHandle f ? f.node() : h instanceof DirHandle d ? d.node() : null;
-        if (n == null) {
-            return path == null ? -ErrorCodes.EBADF() : getattr(path, st);
-        }
+    /**
+     * Answers the request in {@code in} (header at 0): writes the reply body at {@link FuseProtocol#OUT_HEADER}
+     * of {@code out} and returns its length, or returns a negative errno, or {@link #NO_REPLY}. Never throws.
+     */
+    int handle(ByteBuffer in, ByteBuffer out) {
+        int opcode = in.getInt(IN_OPCODE);
+        VfsNode n = null;
+        long t0 = System.nanoTime();
+        InflightOps.Slot slot = inflight.begin(opcode, in.getLong(IN_NODEID));
         try {
-            fillStat(n, st);
-            return 0;
-        } catch (Throwable t) {
-            return fail("fgetattr", t);
-        }
-    }
-
-    private void fillStat(VfsNode n, Pointer st) {
-        if (n.isPseudo()) {
-            long t = vfs.startSecs();
-            layout.write(st, n.reportedIno(), FileMode.S_IFDIR | 0755, 2 + n.pseudo().subdirs(), 0, 0, 0,
-                    RafsImage.BLOCK_SIZE, RafsImage.BLOCK_SIZE / 512, t, 0);
-            return;
-        }
-        RafsImage img = n.image();
-        Inode in = img.attributes(n.ino());
-        layout.write(st, img.reportedIno(n.ino()), img.reportedMode(in), in.nlink(), img.reportedUid(in),
-                img.reportedGid(in), in.rdev(), in.size(), in.blocks(), img.reportedMtime(in), in.mtimeNsec());
-    }
-
-    private int readlink(String path, Pointer buf, long size) {
-        return onPath(path, InflightOps.READLINK, FsMetrics.Fop.READLINK, n -> {
-            if (n.isPseudo() || !FileMode.isSymlink(n.image().attributes(n.ino()).mode())) {
-                return -ErrorCodes.EINVAL();
+            switch (opcode) {
+                case FuseProtocol.FORGET, FuseProtocol.BATCH_FORGET, FuseProtocol.INTERRUPT:
+                    return NO_REPLY; // node ids carry everything: nothing to forget
+                case FuseProtocol.RELEASE:
+                    return release(in);
+                case FuseProtocol.READ:
+                    return read(in, out);
+                case FuseProtocol.FLUSH:
+                    return -Errno.ENOSYS; // nothing to flush; the kernel stops asking
+                default:
+                    break;
             }
-            byte[] target = n.image().readlink(n.ino());
-            int len = (int) Math.min(target.length, size - 1);
-            buf.put(0, target, 0, len);
-            buf.putByte(len, (byte) 0);
-            return 0;
-        });
+            n = vfs.node(in.getLong(IN_NODEID));
+            if (n == null) {
+                return -Errno.ESTALE;
+            }
+            int r = switch (opcode) {
+                case FuseProtocol.LOOKUP -> lookup(n, name(in, IN_HEADER), out);
+                case FuseProtocol.GETATTR -> getattr(n, out);
+                case FuseProtocol.READLINK -> readlink(n, out);
+                case FuseProtocol.OPEN -> open(n, in, out);
+                case FuseProtocol.STATFS -> statfs(n, out);
+                case FuseProtocol.OPENDIR -> opendir(n, out);
+                case FuseProtocol.RELEASEDIR -> 0;
+                case FuseProtocol.READDIR -> readdir(n, in, out, false);
+                case FuseProtocol.READDIRPLUS -> readdir(n, in, out, true);
+                case FuseProtocol.GETXATTR -> getxattr(n, in, out);
+                case FuseProtocol.LISTXATTR -> listxattr(n, in, out);
+                case FuseProtocol.ACCESS -> (in.getInt(IN_HEADER) & W_OK) != 0 ? -Errno.EROFS : 0;
+                default -> -Errno.ENOSYS;
+            };
+            record(n, opcode, t0, true);
+            return r;
+        } catch (Throwable t) {
+            record(n, opcode, t0, false);
+            return fail("request " + opcode, t);
+        } finally {
+            InflightOps.end(slot);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------- entries
+
+    private int lookup(VfsNode parent, byte[] name, ByteBuffer out) {
+        VfsNode child = isDir(parent) ? vfs.child(parent, name) : null;
+        if (child == null) {
+            // A negative entry (node id 0), cached like a positive one.
+            out.put(OUT_HEADER, new byte[ENTRY_OUT]);
+            out.putLong(OUT_HEADER + 16, CACHE_SECONDS);
+            return ENTRY_OUT;
+        }
+        return entry(child, out, OUT_HEADER) ? ENTRY_OUT : -Errno.EIO;
+    }
+
+    /** Writes a {@code fuse_entry_out} for {@code n} at {@code at}; false when {@code n} has no node id. */
+    private boolean entry(VfsNode n, ByteBuffer out, int at) {
+        long id = vfs.nodeId(n);
+        if (id == 0) {
+            errors.warn("inode %d of %s: number too large for a FUSE node id", n.ino(), n.image().mountpoint());
+            return false;
+        }
+        out.putLong(at, id);
+        out.putLong(at + 8, 0);
+        out.putLong(at + 16, CACHE_SECONDS);
+        out.putLong(at + 24, CACHE_SECONDS);
+        out.putLong(at + 32, 0);
+        attr(n, out, at + 40);
+        return true;
+    }
+
+    private int getattr(VfsNode n, ByteBuffer out) {
+        out.putLong(OUT_HEADER, CACHE_SECONDS);
+        out.putLong(OUT_HEADER + 8, 0);
+        attr(n, out, OUT_HEADER + 16);
+        return ATTR_OUT;
+    }
+
+    /** Writes a {@code fuse_attr} at {@code at}. Images record one time: atime and ctime report mtime, as upstream. */
+    private void attr(VfsNode n, ByteBuffer out, int at) {
+        long ino;
+        long size;
+        long blocks;
+        long secs;
+        int nsec;
+        int mode;
+        long nlink;
+        long uid;
+        long gid;
+        int rdev;
+        if (n.isPseudo()) {
+            ino = n.reportedIno();
+            size = RafsImage.BLOCK_SIZE;
+            blocks = RafsImage.BLOCK_SIZE / 512;
+            secs = vfs.startSecs();
+            nsec = 0;
+            mode = FileMode.S_IFDIR | 0755;
+            nlink = 2 + n.pseudo().subdirs();
+            uid = 0;
+            gid = 0;
+            rdev = 0;
+        } else {
+            RafsImage img = n.image();
+            Inode in = img.attributes(n.ino());
+            ino = img.reportedIno(n.ino());
+            size = in.size();
+            blocks = in.blocks();
+            secs = img.reportedMtime(in);
+            nsec = in.mtimeNsec();
+            mode = img.reportedMode(in);
+            nlink = in.nlink();
+            uid = img.reportedUid(in);
+            gid = img.reportedGid(in);
+            rdev = FuseProtocol.encodeDev((int) FileMode.major(in.rdev()), (int) FileMode.minor(in.rdev()));
+        }
+        out.putLong(at, ino);
+        out.putLong(at + 8, size);
+        out.putLong(at + 16, blocks);
+        out.putLong(at + 24, secs);
+        out.putLong(at + 32, secs);
+        out.putLong(at + 40, secs);
+        out.putInt(at + 48, nsec);
+        out.putInt(at + 52, nsec);
+        out.putInt(at + 56, nsec);
+        out.putInt(at + 60, mode);
+        out.putInt(at + 64, (int) Math.min(nlink, 0xffffffffL));
+        out.putInt(at + 68, (int) uid);
+        out.putInt(at + 72, (int) gid);
+        out.putInt(at + 76, rdev);
+        out.putInt(at + 80, RafsImage.BLOCK_SIZE);
+        out.putInt(at + 84, 0);
+    }
+
+    private int readlink(VfsNode n, ByteBuffer out) {
+        if (n.isPseudo() || !FileMode.isSymlink(n.image().attributes(n.ino()).mode())) {
+            return -Errno.EINVAL;
+        }
+        byte[] target = n.image().readlink(n.ino());
+        out.put(OUT_HEADER, target);
+        return target.length;
+    }
+
+    private int statfs(VfsNode n, ByteBuffer out) {
+        out.put(OUT_HEADER, new byte[FuseProtocol.KSTATFS]);
+        if (!n.isPseudo()) {
+            long bytes = n.image().totalBytes();
+            out.putLong(OUT_HEADER, (bytes + RafsImage.BLOCK_SIZE - 1) / RafsImage.BLOCK_SIZE);
+            out.putLong(OUT_HEADER + 24, n.image().superblock().inodeCount());
+        }
+        out.putInt(OUT_HEADER + 40, RafsImage.BLOCK_SIZE);
+        out.putInt(OUT_HEADER + 44, NAME_MAX);
+        out.putInt(OUT_HEADER + 48, RafsImage.BLOCK_SIZE);
+        return FuseProtocol.KSTATFS;
     }
 
     // ------------------------------------------------------------------------------------------------- files
 
-    private int open(String path, Pointer fi) {
-        if ((fi.getInt(0) & O_ACCMODE) != 0) {
-            return -ErrorCodes.EROFS();
+    private int open(VfsNode n, ByteBuffer in, ByteBuffer out) {
+        if ((in.getInt(IN_HEADER) & O_ACCMODE) != 0) {
+            return -Errno.EROFS;
         }
-        return onPath(path, InflightOps.OPEN, FsMetrics.Fop.OPEN, n -> {
-            if (n.isPseudo()) {
-                return -ErrorCodes.EISDIR();
-            }
-            Inode in = n.image().attributes(n.ino());
-            if (in.isDir()) {
-                return -ErrorCodes.EISDIR();
-            }
-            long fh = nextHandle.getAndIncrement();
-            handles.put(fh, new FileHandle(n, in.size()));
-            fi.putLong(StatLayout.FI_FH, fh);
-            n.image().metrics().opened(n.ino(), path);
-            return 0;
-        });
+        if (isDir(n)) {
+            return -Errno.EISDIR;
+        }
+        Inode attrs = n.image().attributes(n.ino());
+        long fh = nextHandle.getAndIncrement();
+        handles.put(fh, new FileHandle(n, attrs.size()));
+        n.image().metrics().opened(n.ino());
+        return openReply(out, fh, FuseProtocol.FOPEN_KEEP_CACHE);
     }
 
-    private int read(String path, Pointer buf, long size, long offset, Pointer fi) {
-        Object h = handles.get(fi.getLong(StatLayout.FI_FH));
-        if (!(h instanceof FileHandle f)) {
-            return -ErrorCodes.EBADF();
+    private static int openReply(ByteBuffer out, long fh, int openFlags) {
+        out.putLong(OUT_HEADER, fh);
+        out.putInt(OUT_HEADER + 8, openFlags);
+        out.putInt(OUT_HEADER + 12, 0);
+        return FuseProtocol.OPEN_OUT;
+    }
+
+    /** READ: the data goes from the chunk source straight into the reply buffer. */
+    private int read(ByteBuffer in, ByteBuffer out) {
+        FileHandle f = handles.get(in.getLong(IN_HEADER));
+        if (f == null) {
+            return -Errno.EBADF;
         }
+        long offset = in.getLong(IN_HEADER + 8);
+        int size = Math.min(in.getInt(IN_HEADER + 16), out.capacity() - OUT_HEADER);
         RafsImage img = f.node().image();
         long ino = f.node().ino();
-        InflightOps.Slot slot = inflight.begin(InflightOps.READ, ino);
         long t0 = System.nanoTime();
         try {
             if (offset >= f.size() || size <= 0) {
@@ -188,8 +279,7 @@ final class RafsFuse {
                 return 0;
             }
             int n = (int) Math.min(size, f.size() - offset);
-            // The FUSE reply buffer itself: the chunk source writes into it, no copy on the Java side.
-            ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), n);
+            ByteBuffer dst = out.duplicate().position(OUT_HEADER).limit(OUT_HEADER + n);
             img.read(ino, offset, dst);
             img.metrics().record(FsMetrics.Fop.READ, ino, t0, n, true);
             return n;
@@ -198,174 +288,164 @@ final class RafsFuse {
             if (t instanceof IOException) {
                 errors.warn("read of inode %d at %d of %s failed: %s", ino, offset, img.mountpoint(),
                         t.getMessage());
-                return -ErrorCodes.EIO();
+                return -Errno.EIO;
             }
             return fail("read", t);
-        } finally {
-            InflightOps.end(slot);
         }
     }
 
-    private int release(String path, Pointer fi) {
-        Object h = handles.remove(fi.getLong(StatLayout.FI_FH));
-        if (h instanceof FileHandle f) {
+    private int release(ByteBuffer in) {
+        FileHandle f = handles.remove(in.getLong(IN_HEADER));
+        if (f != null) {
             f.node().image().metrics().record(FsMetrics.Fop.RELEASE, f.node().ino(), System.nanoTime(), 0, true);
         }
         return 0;
     }
 
-    private int statfs(String path, Pointer st) {
-        return onPath(path == null ? "/" : path, InflightOps.STATFS, FsMetrics.Fop.STATFS, n -> {
-            st.setMemory(0, StatLayout.VFS_SIZE, (byte) 0);
-            st.putLong(StatLayout.VFS_BSIZE, RafsImage.BLOCK_SIZE);
-            st.putLong(StatLayout.VFS_FRSIZE, RafsImage.BLOCK_SIZE);
-            st.putLong(StatLayout.VFS_NAMEMAX, NAME_MAX);
-            st.putLong(StatLayout.VFS_FLAG, ST_RDONLY);
-            if (!n.isPseudo()) {
-                long bytes = n.image().totalBytes();
-                st.putLong(StatLayout.VFS_BLOCKS, (bytes + RafsImage.BLOCK_SIZE - 1) / RafsImage.BLOCK_SIZE);
-                st.putLong(StatLayout.VFS_FILES, n.image().superblock().inodeCount());
-            }
-            return 0;
-        });
-    }
-
     // ------------------------------------------------------------------------------------------------- directories
 
-    private int opendir(String path, Pointer fi) {
-        return onPath(path, InflightOps.OPENDIR, FsMetrics.Fop.OPENDIR, n -> {
-            if (!n.isPseudo() && !n.image().attributes(n.ino()).isDir()) {
-                return -ErrorCodes.ENOTDIR();
-            }
-            long fh = nextHandle.getAndIncrement();
-            handles.put(fh, new DirHandle(n));
-            fi.putLong(StatLayout.FI_FH, fh);
-            return 0;
-        });
+    private int opendir(VfsNode n, ByteBuffer out) {
+        if (!isDir(n)) {
+            return -Errno.ENOTDIR;
+        }
+        if (noOpendir) {
+            return -Errno.ENOSYS; // from now on the kernel opens directories by itself and caches listings
+        }
+        return openReply(out, 0, FuseProtocol.FOPEN_KEEP_CACHE | FuseProtocol.FOPEN_CACHE_DIR);
     }
 
     /**
-     * Directory offsets: 1 and 2 follow "." and ".."; entry offsets are the image's readdir cookie plus 2, so a
-     * listing resumes where the kernel's buffer filled up without re-reading the directory from the start.
+     * READDIR and READDIRPLUS. Offsets: 1 and 2 follow "." and ".."; entry offsets are the image's readdir
+     * cookie plus 2, so a listing resumes where the kernel's buffer filled up without re-reading the directory.
      */
-    private int readdir(String path, Pointer buf, Pointer fillFn, long offset, Pointer fi) {
-        Object h = handles.get(fi.getLong(StatLayout.FI_FH));
-        if (!(h instanceof DirHandle d)) {
-            return -ErrorCodes.EBADF();
+    private int readdir(VfsNode dir, ByteBuffer in, ByteBuffer out, boolean plus) {
+        if (!isDir(dir)) {
+            return -Errno.ENOTDIR;
         }
-        VfsNode n = d.node();
-        InflightOps.Slot slot = inflight.begin(InflightOps.READDIR, n.ino());
-        long t0 = System.nanoTime();
-        try {
-            FuseFillDir fill = filler(fillFn);
-            Pointer st = direntStat.get();
-            long self = n.reportedIno();
-            if (offset == 0 && fill(fill, buf, DOT, st, self, FileMode.S_IFDIR, 1)) {
-                return 0;
-            }
-            if (offset <= 1 && fill(fill, buf, DOTDOT, st, self, FileMode.S_IFDIR, 2)) {
-                return 0;
-            }
-            long cookie = Math.max(0, offset - 2);
-            if (n.isPseudo()) {
-                List<Map.Entry<String, Object>> entries = new ArrayList<>(n.pseudo().children().entrySet());
-                for (int i = (int) cookie; i < entries.size(); i++) {
-                    Map.Entry<String, Object> e = entries.get(i);
-                    long ino = e.getValue() instanceof Vfs.PseudoDir p ? p.ino()
-                            : ((RafsImage) e.getValue()).reportedIno(((RafsImage) e.getValue()).rootIno());
-                    if (fill(fill, buf, e.getKey().getBytes(StandardCharsets.UTF_8), st, ino, FileMode.S_IFDIR,
-                            i + 3)) {
-                        break;
-                    }
+        long offset = in.getLong(IN_HEADER + 8);
+        int limit = OUT_HEADER + Math.min(in.getInt(IN_HEADER + 16), out.capacity() - OUT_HEADER);
+        Listing l = new Listing(out, limit, plus);
+        long self = dir.reportedIno();
+        if (offset == 0 && !l.add(DOT, null, self, FileMode.S_IFDIR, 1)) {
+            return l.length();
+        }
+        if (offset <= 1 && !l.add(DOTDOT, null, self, FileMode.S_IFDIR, 2)) {
+            return l.length();
+        }
+        long cookie = Math.max(0, offset - 2);
+        if (dir.isPseudo()) {
+            List<Map.Entry<String, Object>> entries = new ArrayList<>(dir.pseudo().children().entrySet());
+            for (int i = (int) cookie; i < entries.size(); i++) {
+                VfsNode c = Vfs.node(entries.get(i).getValue());
+                if (!l.add(entries.get(i).getKey().getBytes(StandardCharsets.UTF_8), c, c.reportedIno(),
+                        FileMode.S_IFDIR, i + 3)) {
+                    break;
                 }
-            } else {
-                RafsImage img = n.image();
-                img.superblock().readdir(n.ino(), cookie,
-                        (name, ino, mode, next) -> !fill(fill, buf, name, st, img.reportedIno(ino), mode, next + 2));
-                record(n, FsMetrics.Fop.READDIR, t0, 0, true);
             }
-            return 0;
-        } catch (Throwable t) {
-            record(n, FsMetrics.Fop.READDIR, t0, 0, false);
-            return fail("readdir", t);
-        } finally {
-            InflightOps.end(slot);
+        } else {
+            RafsImage img = dir.image();
+            img.superblock().readdir(dir.ino(), cookie, (name, ino, mode, next) -> l.add(name,
+                    plus ? new VfsNode(img, ino, null) : null, img.reportedIno(ino), mode, next + 2));
         }
+        return l.length();
     }
 
     private static final byte[] DOT = {'.'};
     private static final byte[] DOTDOT = {'.', '.'};
 
-    /** Adds one entry; true when libfuse's buffer is full. */
-    private boolean fill(FuseFillDir fill, Pointer buf, byte[] name, Pointer st, long ino, int mode, long next) {
-        ByteBuffer nb = direntName.get();
-        nb.clear();
-        nb.put(name, 0, Math.min(name.length, NAME_BUF - 1)).put((byte) 0).flip();
-        layout.writeDirent(st, ino, mode);
-        return fill.apply(buf, nb, st, next) != 0;
-    }
+    /** Entries written into a reply buffer up to its limit. */
+    private final class Listing {
+        private final ByteBuffer out;
+        private final int limit;
+        private final boolean plus;
+        private int pos = OUT_HEADER;
 
-    /** libfuse's fill function, converted once: it is the same function for every call. */
-    private FuseFillDir filler(Pointer fn) {
-        long address = fn.address();
-        FuseFillDir f = filler;
-        if (f != null && fillerAddress == address) {
-            return f;
+        Listing(ByteBuffer out, int limit, boolean plus) {
+            this.out = out;
+            this.limit = limit;
+            this.plus = plus;
         }
-        ClosureHelper helper = ClosureHelper.getInstance();
-        f = helper.getNativeConveter(FuseFillDir.class).fromNative(fn, helper.getFromNativeContext());
-        filler = f;
-        fillerAddress = address;
-        return f;
+
+        /**
+         * Adds {@code fuse_dirent} (with {@code fuse_entry_out} before it when plus; node id 0 for "." and "..",
+         * which the kernel does not look up); false when it does not fit.
+         */
+        boolean add(byte[] name, VfsNode node, long ino, int mode, long next) {
+            int len = (plus ? ENTRY_OUT : 0) + DIRENT + align8(name.length);
+            if (pos + len > limit) {
+                return false;
+            }
+            int at = pos;
+            if (plus) {
+                if (node == null || !entry(node, out, at)) {
+                    out.put(at, new byte[ENTRY_OUT]);
+                }
+                at += ENTRY_OUT;
+            }
+            out.putLong(at, ino);
+            out.putLong(at + 8, next);
+            out.putInt(at + 16, name.length);
+            out.putInt(at + 20, (mode & FileMode.S_IFMT) >>> 12); // DT_* is the S_IFMT nibble
+            out.put(at + DIRENT, name);
+            for (int i = at + DIRENT + name.length; i < pos + len; i++) {
+                out.put(i, (byte) 0);
+            }
+            pos += len;
+            return true;
+        }
+
+        int length() {
+            return pos - OUT_HEADER;
+        }
     }
 
-    private int releasedir(String path, Pointer fi) {
-        handles.remove(fi.getLong(StatLayout.FI_FH));
-        return 0;
+    private static int align8(int n) {
+        return (n + 7) & ~7;
     }
 
     // ------------------------------------------------------------------------------------------------- xattrs
 
-    private int getxattr(String path, String name, Pointer value, long size) {
-        return onPath(path, InflightOps.GETXATTR, FsMetrics.Fop.GETXATTR, n -> {
-            if (n.isPseudo()) {
-                return -ErrorCodes.ENODATA();
-            }
-            if (!n.image().xattrSupported()) {
-                return xattrUnsupported();
-            }
-            byte[] v = n.image().xattrs(n.ino()).get(FuseStrings.toUnicode(name));
-            return v == null ? -ErrorCodes.ENODATA() : copyOut(v, value, size);
-        });
+    private int getxattr(VfsNode n, ByteBuffer in, ByteBuffer out) {
+        int size = in.getInt(IN_HEADER);
+        String name = new String(name(in, IN_HEADER + 8), StandardCharsets.UTF_8);
+        if (n.isPseudo()) {
+            return -Errno.ENODATA;
+        }
+        if (!n.image().xattrSupported()) {
+            return xattrUnsupported();
+        }
+        byte[] v = n.image().xattrs(n.ino()).get(name);
+        return v == null ? -Errno.ENODATA : copyOut(v, out, size);
     }
 
-    private int listxattr(String path, Pointer list, long size) {
-        return onPath(path, InflightOps.LISTXATTR, FsMetrics.Fop.LISTXATTR, n -> {
-            if (n.isPseudo()) {
-                return 0;
-            }
-            if (!n.image().xattrSupported()) {
-                return xattrUnsupported();
-            }
-            Xattrs x = n.image().xattrs(n.ino());
-            ByteArrayOutputStream names = new ByteArrayOutputStream();
-            for (String k : x.asMap().keySet()) {
-                names.writeBytes(k.getBytes(StandardCharsets.UTF_8));
-                names.write(0);
-            }
-            return copyOut(names.toByteArray(), list, size);
-        });
+    private int listxattr(VfsNode n, ByteBuffer in, ByteBuffer out) {
+        int size = in.getInt(IN_HEADER);
+        if (n.isPseudo()) {
+            return copyOut(new byte[0], out, size);
+        }
+        if (!n.image().xattrSupported()) {
+            return xattrUnsupported();
+        }
+        Xattrs x = n.image().xattrs(n.ino());
+        ByteArrayOutputStream names = new ByteArrayOutputStream();
+        for (String k : x.asMap().keySet()) {
+            names.writeBytes(k.getBytes(StandardCharsets.UTF_8));
+            names.write(0);
+        }
+        return copyOut(names.toByteArray(), out, size);
     }
 
-    /** The xattr calls' answer: the length when asked for it (size 0), ERANGE when it does not fit. */
-    private static int copyOut(byte[] b, Pointer to, long size) {
+    /** The xattr requests' answer: the length when asked for it (size 0), ERANGE when it does not fit. */
+    private static int copyOut(byte[] b, ByteBuffer out, int size) {
         if (size == 0) {
-            return b.length;
+            out.putInt(OUT_HEADER, b.length);
+            out.putInt(OUT_HEADER + 4, 0);
+            return 8;
         }
-        if (size < b.length) {
-            return -ErrorCodes.ERANGE();
+        if (size < b.length || OUT_HEADER + b.length > out.capacity()) {
+            return -Errno.ERANGE;
         }
-        to.put(0, b, 0, b.length);
+        out.put(OUT_HEADER, b);
         return b.length;
     }
 
@@ -376,131 +456,112 @@ final class RafsFuse {
      * have xattrs, so the refusal is per request.
      */
     private int xattrUnsupported() {
-        return vfs.root().isPseudo() ? -ErrorCodes.EOPNOTSUPP() : -ErrorCodes.ENOSYS();
-    }
-
-    private int access(String path, int mask) {
-        int answer = (mask & W_OK) != 0 ? -ErrorCodes.EROFS() : 0;
-        return onPath(path, InflightOps.ACCESS, FsMetrics.Fop.ACCESS, n -> answer);
+        return vfs.root().isPseudo() ? -Errno.EOPNOTSUPP : -Errno.ENOSYS;
     }
 
     // ------------------------------------------------------------------------------------------------- helpers
 
-    /** A request's work on the node it names; returns the FUSE answer (0, a length, or a negative errno). */
-    @FunctionalInterface
-    private interface NodeOp {
-        int apply(VfsNode n) throws Exception;
+    private static boolean isDir(VfsNode n) {
+        return n.isPseudo() || n.image().attributes(n.ino()).isDir();
     }
 
-    /**
-     * Runs a request on the node at {@code path}: ENOENT when there is none, the in-flight slot, the metrics, and
-     * EIO for anything unexpected, in one place.
-     */
-    private int onPath(String path, int inflightKind, FsMetrics.Fop fop, NodeOp op) {
-        InflightOps.Slot slot = inflight.begin(inflightKind, 0);
-        long t0 = System.nanoTime();
-        VfsNode n = null;
-        try {
-            n = vfs.resolve(path);
-            if (n == null) {
-                return -ErrorCodes.ENOENT();
-            }
-            int answer = op.apply(n);
-            record(n, fop, t0, 0, true); // an errno answer (ENODATA, EINVAL…) is still a request served
-            return answer;
-        } catch (Throwable t) {
-            record(n, fop, t0, 0, false);
-            return fail(fop.name().toLowerCase(Locale.ROOT) + " " + path, t);
-        } finally {
-            InflightOps.end(slot);
+    /** The NUL-terminated name at {@code at} of a request. */
+    private static byte[] name(ByteBuffer in, int at) {
+        int end = at;
+        int len = in.getInt(FuseProtocol.IN_LEN);
+        while (end < len && in.get(end) != 0) {
+            end++;
+        }
+        byte[] b = new byte[end - at];
+        in.get(at, b);
+        return b;
+    }
+
+    private void record(VfsNode n, int opcode, long t0, boolean ok) {
+        if (n == null || n.isPseudo() || Thread.currentThread() == warmer) {
+            return;
+        }
+        FsMetrics.Fop fop = switch (opcode) {
+            case FuseProtocol.LOOKUP -> FsMetrics.Fop.LOOKUP;
+            case FuseProtocol.GETATTR -> FsMetrics.Fop.GETATTR;
+            case FuseProtocol.READLINK -> FsMetrics.Fop.READLINK;
+            case FuseProtocol.OPEN -> FsMetrics.Fop.OPEN;
+            case FuseProtocol.STATFS -> FsMetrics.Fop.STATFS;
+            case FuseProtocol.OPENDIR -> FsMetrics.Fop.OPENDIR;
+            case FuseProtocol.READDIR -> FsMetrics.Fop.READDIR;
+            case FuseProtocol.READDIRPLUS -> FsMetrics.Fop.READDIRPLUS;
+            case FuseProtocol.GETXATTR -> FsMetrics.Fop.GETXATTR;
+            case FuseProtocol.LISTXATTR -> FsMetrics.Fop.LISTXATTR;
+            case FuseProtocol.ACCESS -> FsMetrics.Fop.ACCESS;
+            default -> null;
+        };
+        if (fop != null) {
+            n.image().metrics().record(fop, n.ino(), t0, 0, ok);
         }
     }
 
-    private void record(VfsNode n, FsMetrics.Fop fop, long t0, long bytes, boolean ok) {
-        if (n != null && !n.isPseudo() && Thread.currentThread() != warmer) {
-            n.image().metrics().record(fop, n.ino(), t0, bytes, ok);
-        }
-    }
-
-    /** Turns an unexpected failure into EIO: nothing may unwind into libfuse. */
+    /** Turns an unexpected failure into EIO: a malformed image never ends the request loop. */
     private int fail(String what, Throwable t) {
         errors.warn("%s failed: %s", what, String.valueOf(t));
         if (NydusdLog.enabled(NydusdLog.Level.TRACE)) {
             NydusdLog.error(t, "%s", what);
         }
-        return -ErrorCodes.EIO();
+        return -Errno.EIO;
     }
 
+    // ------------------------------------------------------------------------------------------------- warm-up
+
     /**
-     * Runs the metadata callbacks in-process for a moment so the JIT has compiled them before the first user
-     * request (the first walk after start otherwise runs in the interpreter).
+     * Answers requests in-process for a moment (lookups, attributes and listings of the first entries from the
+     * root down) so the JIT has compiled the request paths before the first user request; the first walk after
+     * start otherwise runs in the interpreter.
      */
     void warmUp(int rounds) {
         warmer = Thread.currentThread();
         try {
-            warm(rounds);
+            ByteBuffer in = ByteBuffer.allocate(IN_HEADER + 64 + NAME_MAX).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer out = ByteBuffer.allocateDirect(WARM_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
+            List<VfsNode> dirs = new ArrayList<>(List.of(vfs.root()));
+            List<byte[]> names = new ArrayList<>();
+            List<Long> parents = new ArrayList<>();
+            for (int i = 0; i < dirs.size() && names.size() < WARM_NODES; i++) {
+                VfsNode d = dirs.get(i);
+                long id = vfs.nodeId(d);
+                request(in, FuseProtocol.READDIRPLUS, id).putLong(IN_HEADER + 8, 0).putInt(IN_HEADER + 16, WARM_BUFFER);
+                handle(in, out);
+                if (d.isPseudo()) {
+                    d.pseudo().children().forEach((k, v) -> dirs.add(Vfs.node(v)));
+                    continue;
+                }
+                d.image().superblock().readdir(d.ino(), 0, (name, ino, mode, next) -> {
+                    names.add(name);
+                    parents.add(id);
+                    if (FileMode.isDir(mode)) {
+                        dirs.add(new VfsNode(d.image(), ino, null));
+                    }
+                    return names.size() < WARM_NODES;
+                });
+            }
+            for (int r = 0; r < rounds; r++) {
+                for (int i = 0; i < names.size(); i++) {
+                    request(in, FuseProtocol.LOOKUP, parents.get(i)).put(IN_HEADER, names.get(i))
+                            .put(IN_HEADER + names.get(i).length, (byte) 0)
+                            .putInt(FuseProtocol.IN_LEN, IN_HEADER + names.get(i).length + 1);
+                    handle(in, out);
+                    long child = out.getLong(OUT_HEADER);
+                    request(in, FuseProtocol.GETATTR, child == 0 ? FuseProtocol.ROOT_ID : child);
+                    handle(in, out);
+                }
+            }
         } finally {
             warmer = null;
         }
     }
 
-
-    private void warm(int rounds) {
-        Pointer st = Memory.allocateDirect(runtime, layout.size, true);
-        Pointer stvfs = Memory.allocateDirect(runtime, StatLayout.VFS_SIZE, true);
-        List<String> paths = new ArrayList<>();
-        paths.add("/");
-        // Breadth-first from the root: directories of every size, names at every depth near the top.
-        for (int i = 0; i < paths.size() && paths.size() < WARM_PATHS; i++) {
-            String dirPath = paths.get(i);
-            VfsNode n = vfs.resolve(dirPath);
-            if (n == null) {
-                continue;
-            }
-            String prefix = dirPath.equals("/") ? "/" : dirPath + "/";
-            if (n.isPseudo()) {
-                for (String name : n.pseudo().children().keySet()) {
-                    paths.add(prefix + name);
-                }
-            } else if (n.image().attributes(n.ino()).isDir()) {
-                n.image().superblock().readdir(n.ino(), 0, (name, ino, mode, next) -> {
-                    paths.add(prefix + FuseStrings.fromBytes(name));
-                    return paths.size() < WARM_PATHS;
-                });
-            }
-        }
-        for (int r = 0; r < rounds; r++) {
-            for (String p : paths) {
-                getattr(p, st);
-            }
-            access("/", 0);
-            statfs("/", stvfs);
-        }
-        warmNativeEntry(paths, rounds, st);
-    }
-
-    /**
-     * Calls getattr through the native entry point libfuse calls, so that jnr-ffi's upcall stub is compiled
-     * as well (without going through the kernel, which would keep the fresh mount busy).
-     */
-    private void warmNativeEntry(List<String> paths, int rounds, Pointer st) {
-        long fn = Struct.getMemory(ops).getAddress(0);
-        if (fn == 0) {
-            return;
-        }
-        CallContext ctx = new CallContext(Type.SINT, Type.POINTER, Type.POINTER);
-        List<Pointer> names = new ArrayList<>();
-        for (String p : paths) {
-            byte[] b = FuseStrings.bytes(p);
-            Pointer c = Memory.allocateDirect(runtime, b.length + 1, true);
-            c.put(0, b, 0, b.length);
-            names.add(c);
-        }
-        Invoker invoker = Invoker.getInstance();
-        for (int r = 0; r < rounds; r++) {
-            for (Pointer name : names) {
-                invoker.invokeN2(ctx, fn, name.address(), st.address());
-            }
-        }
+    private static ByteBuffer request(ByteBuffer in, int opcode, long nodeId) {
+        in.clear();
+        in.putInt(FuseProtocol.IN_LEN, in.capacity()).putInt(IN_OPCODE, opcode).putLong(FuseProtocol.IN_UNIQUE, 0)
+                .putLong(IN_NODEID, nodeId);
+        return in;
     }
 }

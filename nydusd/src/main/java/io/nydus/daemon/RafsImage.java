@@ -17,8 +17,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -235,6 +237,24 @@ public final class RafsImage implements Closeable {
             dst.limit(limit);
             pos += len;
         }
+    }
+
+    /** A path of each of {@code inos} that the image has (the first in walk order for a hard link). */
+    public Map<Long, String> pathsOf(Set<Long> inos) {
+        Map<Long, String> out = new HashMap<>();
+        if (inos.isEmpty()) {
+            return out;
+        }
+        try {
+            sb.walk(e -> {
+                if (inos.contains(e.ino())) {
+                    out.putIfAbsent(e.ino(), e.path());
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            NydusdLog.debug("paths of %s: %s", mountpoint, e);
+        }
+        return out;
     }
 
     /** Extended attributes, or an empty set when the inode has none. */

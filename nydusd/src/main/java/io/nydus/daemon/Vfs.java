@@ -1,7 +1,9 @@
 package io.nydus.daemon;
 
 import io.nydus.rafs.RafsFormatException;
+import java.nio.charset.StandardCharsets;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -9,12 +11,22 @@ import java.util.TreeMap;
 /**
  * The namespace one FUSE mount serves: either a single image at its root, or a pseudo root under which images
  * are mounted at virtual paths ({@code /<id>}), as upstream's shared daemon does. Mount changes replace an
- * immutable snapshot; path resolution reads the current snapshot without locking and caches what it finds in a
- * {@link PathTable}.
+ * immutable snapshot; requests read the current snapshot without locking.
  *
  * <p>Inode numbers: the image at the root reports its own; an image at a virtual path reports
  * {@code slot << 56 | ino} (upstream's VFS index shift), so inodes of different images never collide;
  * pseudo directories use slot 255.
+ *
+ * <p>FUSE node ids name nodes without a table, so the kernel may keep any number of them:
+ * <pre>
+ * | bits  | image inode               | pseudo directory        |
+ * | 63-56 | slot (0: the root image)  | 255                     |
+ * | 55-40 | the slot's mount count    | 0                       |
+ * | 39-0  | inode number + 2          | number, fixed per path  |
+ * </pre>
+ * The FUSE root is always id 1. A slot's mount count changes when an image is mounted into it, so ids handed
+ * out for an image that has since been replaced or unmounted are refused as stale instead of naming another
+ * image's inode; the kernel then looks the path up again.
  */
 public final class Vfs {
     /** Upstream {@code VFS_INDEX_SHIFT}. */
@@ -24,6 +36,13 @@ public final class Vfs {
     private static final long PSEUDO_BASE = 255L << INO_SHIFT;
     /** The pseudo root reports inode 1, as FUSE roots usually do. */
     static final long PSEUDO_ROOT_INO = 1;
+    private static final int PSEUDO_SLOT = 255;
+    private static final int COUNT_SHIFT = 40;
+    private static final long INO_MASK = (1L << COUNT_SHIFT) - 1;
+    /** Node id bits below the slot: mount count and inode. */
+    private static final long SLOT_MASK = (1L << INO_SHIFT) - 1;
+    /** Inode numbers are offset so that no image inode gets id 0 (invalid) or 1 (the root). */
+    private static final long INO_OFFSET = 2;
 
     /** A directory that exists only because images are mounted below it. */
     static final class PseudoDir {
@@ -50,21 +69,23 @@ public final class Vfs {
         }
     }
 
-    private record Namespace(int generation, Map<String, RafsImage> mounts, VfsNode rootNode) {
+    /**
+     * One state of the namespace. {@code images[slot]} is the image in a slot (0: the one at "/"), with
+     * {@code nodeBases[slot]} the high bits of its node ids.
+     */
+    private record Namespace(Map<String, RafsImage> mounts, VfsNode rootNode, RafsImage[] images, long[] nodeBases,
+            Map<Long, PseudoDir> pseudoDirs) {
     }
 
-    private final PathTable paths;
     private final long startSecs = System.currentTimeMillis() / 1000;
     private final RafsImage[] slots = new RafsImage[MAX_SUBMOUNTS + 1];
+    private final int[] mountCounts = new int[MAX_SUBMOUNTS + 1];
+    /** Pseudo directory numbers by path, never reused, so a directory keeps its node id across mount changes. */
+    private final Map<String, Long> pseudoNumbers = new HashMap<>();
     private volatile Namespace ns;
 
     public Vfs() {
-        this(PathTable.DEFAULT_SLOTS);
-    }
-
-    Vfs(int pathSlots) {
-        this.paths = new PathTable(pathSlots);
-        this.ns = build(0, Map.of());
+        this.ns = build(Map.of());
     }
 
     /** Time reported for pseudo directories. */
@@ -105,15 +126,12 @@ public final class Vfs {
                 throw new IllegalStateException("'" + p + "' overlaps the mount at '" + existing + "'");
             }
         }
-        if (p.equals("/")) {
-            image.setInoBase(0);
-        } else {
-            int slot = freeSlot();
-            slots[slot] = image;
-            image.setInoBase((long) slot << INO_SHIFT);
-        }
+        int slot = p.equals("/") ? 0 : freeSlot();
+        slots[slot] = image;
+        mountCounts[slot]++;
+        image.setInoBase((long) slot << INO_SHIFT);
         m.put(p, image);
-        ns = build(ns.generation() + 1, m);
+        ns = build(m);
     }
 
     /** Replaces the image at {@code path} (remount); returns the old one. */
@@ -125,13 +143,14 @@ public final class Vfs {
             throw new IllegalArgumentException("nothing is mounted at '" + p + "'");
         }
         image.setInoBase(old.inoBase());
-        for (int i = 1; i < slots.length; i++) {
+        for (int i = 0; i < slots.length; i++) {
             if (slots[i] == old) {
                 slots[i] = image;
+                mountCounts[i]++;
             }
         }
         m.put(p, image);
-        ns = build(ns.generation() + 1, m);
+        ns = build(m);
         return old;
     }
 
@@ -143,12 +162,12 @@ public final class Vfs {
         if (old == null) {
             throw new IllegalArgumentException("nothing is mounted at '" + p + "'");
         }
-        for (int i = 1; i < slots.length; i++) {
+        for (int i = 0; i < slots.length; i++) {
             if (slots[i] == old) {
                 slots[i] = null;
             }
         }
-        ns = build(ns.generation() + 1, m);
+        ns = build(m);
         return old;
     }
 
@@ -165,36 +184,44 @@ public final class Vfs {
         throw new IllegalStateException("at most " + MAX_SUBMOUNTS + " images per FUSE mount");
     }
 
-    private Namespace build(int generation, Map<String, RafsImage> mounts) {
+    private Namespace build(Map<String, RafsImage> mounts) {
         RafsImage rootImage = mounts.get("/");
         PseudoDir root = new PseudoDir(PSEUDO_ROOT_INO);
-        long next = 1;
+        Map<Long, PseudoDir> pseudoDirs = new HashMap<>();
         if (rootImage == null) {
             for (Map.Entry<String, RafsImage> e : mounts.entrySet()) {
                 String[] parts = e.getKey().substring(1).split("/");
                 PseudoDir dir = root;
+                StringBuilder path = new StringBuilder();
                 for (int i = 0; i < parts.length - 1; i++) {
+                    path.append('/').append(parts[i]);
                     Object c = dir.children.get(parts[i]);
                     if (!(c instanceof PseudoDir)) {
-                        c = new PseudoDir(PSEUDO_BASE | next++);
+                        long number = pseudoNumbers.computeIfAbsent(path.toString(), k -> pseudoNumbers.size() + 2L);
+                        PseudoDir d = new PseudoDir(PSEUDO_BASE | number);
+                        pseudoDirs.put(d.ino, d);
+                        c = d;
                         dir.children.put(parts[i], c);
                     }
                     dir = (PseudoDir) c;
                 }
                 dir.children.put(parts[parts.length - 1], e.getValue());
             }
-            setNodes(root, generation);
+            setNodes(root);
         }
-        VfsNode rootNode = rootImage != null ? new VfsNode(rootImage, rootImage.rootIno(), null, generation)
-                : root.node;
-        return new Namespace(generation, Collections.unmodifiableMap(mounts), rootNode);
+        long[] bases = new long[slots.length];
+        for (int i = 0; i < slots.length; i++) {
+            bases[i] = (long) i << INO_SHIFT | (long) (mountCounts[i] & 0xffff) << COUNT_SHIFT;
+        }
+        VfsNode rootNode = rootImage != null ? new VfsNode(rootImage, rootImage.rootIno(), null) : root.node;
+        return new Namespace(Collections.unmodifiableMap(mounts), rootNode, slots.clone(), bases, pseudoDirs);
     }
 
-    private static void setNodes(PseudoDir dir, int generation) {
-        dir.node = new VfsNode(null, dir.ino, dir, generation);
+    private static void setNodes(PseudoDir dir) {
+        dir.node = new VfsNode(null, dir.ino, dir);
         for (Object c : dir.children.values()) {
             if (c instanceof PseudoDir d) {
-                setNodes(d, generation);
+                setNodes(d);
             }
         }
     }
@@ -204,43 +231,61 @@ public final class Vfs {
         return ns.rootNode();
     }
 
-    /** The node a FUSE path names, or null when nothing does. */
-    public VfsNode resolve(String path) {
-        Namespace n = ns;
-        if (path.length() <= 1) {
-            return n.rootNode();
+    /** The FUSE node id of {@code n}; 0 (no id) for an inode number too large to encode. */
+    long nodeId(VfsNode n) {
+        Namespace s = ns;
+        if (n.isPseudo()) {
+            return n.ino() == PSEUDO_ROOT_INO ? FuseProtocol.ROOT_ID : n.ino();
         }
-        VfsNode cached = paths.get(path, n.generation());
-        if (cached != null) {
-            return cached;
+        if (n.image() == s.images()[0] && n.ino() == n.image().rootIno()) {
+            return FuseProtocol.ROOT_ID;
         }
-        int cut = path.lastIndexOf('/');
-        VfsNode parent = cut <= 0 ? n.rootNode() : resolve(path.substring(0, cut));
-        if (parent == null) {
-            return null;
+        long ino = n.ino() + INO_OFFSET;
+        if (ino < INO_OFFSET || ino > INO_MASK) {
+            return 0;
         }
-        VfsNode child = child(parent, path.substring(cut + 1), n.generation());
-        if (child != null) {
-            paths.put(path, child);
-        }
-        return child;
+        return s.nodeBases()[(int) (n.image().inoBase() >>> INO_SHIFT)] | ino;
     }
 
-    /** The entry {@code name} (a FUSE string, see {@link FuseStrings}) of a directory node. */
-    VfsNode child(VfsNode parent, String name, int generation) {
-        if (parent.isPseudo()) {
-            Object c = parent.pseudo().children.get(FuseStrings.toUnicode(name));
-            if (c instanceof PseudoDir d) {
-                return d.node;
-            }
-            if (c instanceof RafsImage img) {
-                return new VfsNode(img, img.rootIno(), null, generation);
-            }
+    /**
+     * The node a FUSE node id names, or null when it names nothing now (an image replaced or unmounted since
+     * the id was handed out, a pseudo directory that is gone).
+     */
+    VfsNode node(long nodeId) {
+        Namespace s = ns;
+        if (nodeId == FuseProtocol.ROOT_ID) {
+            return s.rootNode();
+        }
+        int slot = (int) (nodeId >>> INO_SHIFT);
+        if (slot == PSEUDO_SLOT) {
+            PseudoDir d = s.pseudoDirs().get(nodeId);
+            return d == null ? null : d.node;
+        }
+        RafsImage img = s.images()[slot];
+        if (img == null || (nodeId & ~INO_MASK) != s.nodeBases()[slot] || (nodeId & INO_MASK) < INO_OFFSET) {
             return null;
         }
+        return new VfsNode(img, (nodeId & INO_MASK) - INO_OFFSET, null);
+    }
+
+    /** The node a pseudo directory's entry names: a pseudo directory or an image's root. */
+    static VfsNode node(Object pseudoEntry) {
+        if (pseudoEntry instanceof PseudoDir d) {
+            return d.node;
+        }
+        RafsImage img = (RafsImage) pseudoEntry;
+        return new VfsNode(img, img.rootIno(), null);
+    }
+
+    /** The entry {@code name} (bytes as the kernel passed them) of a directory node. */
+    VfsNode child(VfsNode parent, byte[] name) {
+        if (parent.isPseudo()) {
+            Object c = parent.pseudo().children.get(new String(name, StandardCharsets.UTF_8));
+            return c == null ? null : node(c);
+        }
         try {
-            long ino = parent.image().superblock().lookup(parent.ino(), FuseStrings.bytes(name));
-            return ino < 0 ? null : new VfsNode(parent.image(), ino, null, generation);
+            long ino = parent.image().superblock().lookup(parent.ino(), name);
+            return ino < 0 ? null : new VfsNode(parent.image(), ino, null);
         } catch (RafsFormatException e) {
             // The parent is not a directory (the kernel does not ask that), or the bootstrap is damaged.
             return null;

@@ -1,15 +1,14 @@
 package io.nydus.daemon;
 
 /**
- * What a path names inside a {@link Vfs}: an inode of a mounted image, or a pseudo directory (the root of a
+ * What a name or a FUSE node id names inside a {@link Vfs}: an inode of a mounted image, or a pseudo directory (the root of a
  * daemon that serves several images, and the directories above their mountpoints). Immutable.
  *
  * @param image      the image, or null for a pseudo directory
  * @param ino        the image's inode number, or the pseudo directory's
  * @param pseudo     the pseudo directory, or null
- * @param generation the namespace generation this was resolved in; stale once images are mounted or unmounted
  */
-record VfsNode(RafsImage image, long ino, Vfs.PseudoDir pseudo, int generation) {
+record VfsNode(RafsImage image, long ino, Vfs.PseudoDir pseudo) {
 
     boolean isPseudo() {
         return pseudo != null;

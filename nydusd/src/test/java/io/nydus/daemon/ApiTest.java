@@ -213,6 +213,16 @@ class ApiTest {
             assertEquals(501, r.status(), r.body());
             assertFalse(MountInfo.isMounted(c));
 
+            // Remount swaps the image: nothing the kernel cached of the old one (names, attributes, listings,
+            // pages) shows through.
+            assertEquals(16931, Files.readAllBytes(a.resolve("lib.rs")).length);
+            assertEquals(Set.of("lib.rs", "sync_io.rs"), list(a));
+            assertEquals(204, api.send("PUT", ApiServer.MOUNT + "?mountpoint=" + a,
+                    mountBody(Fixtures.get("repeatable/sha256-nocompress-repeatable"),
+                            Fixtures.get("repeatable/blobs"), "")).status());
+            assertFalse(Files.exists(a.resolve("lib.rs")));
+            FixtureMountTest.assertMatchesResult(a, Fixtures.get("repeatable/sha256-nocompress-repeatable.result"));
+
             assertEquals(204, api.send("DELETE", ApiServer.MOUNT + "?mountpoint=" + a, null).status());
             assertFalse(MountInfo.isMounted(a));
             assertTrue(MountInfo.isMounted(b));

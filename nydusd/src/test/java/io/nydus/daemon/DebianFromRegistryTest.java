@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.nydus.blobcache.registry.BlobSource;
 import io.nydus.blobcache.registry.RegistryClient;
 import io.nydus.blobcache.registry.RegistrySettings;
@@ -114,7 +115,18 @@ class DebianFromRegistryTest {
             assertArrayEquals(Files.readAllBytes(rootfs.resolve("usr/bin/perl")), Files.readAllBytes(uncached));
 
             MountInfo.dropCaches();
+            JsonNode before = api.get(ApiServer.METRICS).json().get("fop_hits");
             TreeManifest.assertSame(rootfs, mnt, TreeManifest.Options.DEFAULT);
+            // Listings carry attributes (READDIRPLUS): walking the tree looks hardly any name up by itself.
+            JsonNode after = api.get(ApiServer.METRICS).json().get("fop_hits");
+            long entries;
+            try (var walk = Files.walk(rootfs)) {
+                entries = walk.count();
+            }
+            long lookups = hits(after, FsMetrics.Fop.LOOKUP) - hits(before, FsMetrics.Fop.LOOKUP);
+            long listings = hits(after, FsMetrics.Fop.READDIRPLUS) - hits(before, FsMetrics.Fop.READDIRPLUS);
+            assertTrue(listings > 0 && lookups < entries / 10, lookups + " lookups and " + listings
+                    + " listings for " + entries + " entries");
             assertEquals(0, d.awaitExitAfterTerm());
         }
 
@@ -143,5 +155,9 @@ class DebianFromRegistryTest {
         } finally {
             reg.close();
         }
+    }
+
+    private static long hits(JsonNode fopHits, FsMetrics.Fop fop) {
+        return fopHits.get(fop.ordinal()).asLong();
     }
 }
