@@ -4,7 +4,6 @@ import static io.nydus.daemon.FuseProtocol.IN_HEADER;
 import static io.nydus.daemon.FuseProtocol.OUT_HEADER;
 
 import io.nydus.daemon.FuseProtocol.Errno;
-import io.nydus.rafs.FileMode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -192,10 +191,7 @@ final class FuseSession {
             } catch (Throwable t) {
                 NydusdLog.debug("FUSE teardown of %s: %s", mountpoint, t);
             }
-            if (initialized.getCount() > 0) {
-                initError = initError != null ? initError : "the mount went away before INIT";
-                initialized.countDown();
-            }
+            initialized.countDown(); // unmounted before INIT: not a failed start, the session has simply ended
             ended.countDown();
             onEnd.run();
         }
@@ -250,21 +246,51 @@ final class FuseSession {
 
     /**
      * The kernel's FUSE connection number ({@code /sys/fs/fuse/connections/N}) and backing device name
-     * ({@code /sys/class/bdi/MAJOR:MINOR}), from the mount's device number.
+     * ({@code /sys/class/bdi/MAJOR:MINOR}), from the mount's device number in {@code /proc/self/mountinfo}: a
+     * stat of the mountpoint would hold the fresh mount busy, and an unmount at that moment would fail.
      */
     private long readConnection() {
         try {
-            long dev = ((Number) Files.getAttribute(mountpoint, "unix:dev")).longValue();
-            bdi = FileMode.major(dev) + ":" + FileMode.minor(dev);
-            return FileMode.minor(dev) | (FileMode.major(dev) << 20);
+            // mountinfo fields: id, parent id, MAJOR:MINOR, root, mount point (octal escapes), ...
+            String dev = null;
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.ISO_8859_1)) {
+                String[] f = line.split(" ");
+                if (f.length > 4 && unescape(f[4]).equals(mountpoint.toString())) {
+                    dev = f[2]; // the last match is the topmost mount
+                }
+            }
+            if (dev == null) {
+                return -1;
+            }
+            bdi = dev;
+            String[] mm = dev.split(":");
+            return Long.parseLong(mm[1]) | (Long.parseLong(mm[0]) << 20);
         } catch (IOException | RuntimeException e) {
             return -1;
         }
     }
 
+    /** A mountinfo path: space, tab, newline and backslash are written as octal escapes. */
+    private static String unescape(String s) {
+        if (s.indexOf('\\') < 0) {
+            return s;
+        }
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
     /**
      * Sets the kernel's readahead for this mount. FUSE starts at 128 KiB and a daemon can only lower it during
-     * the handshake; raising it to a chunk lets sequential reads keep several requests in flight (measured with
+     * the handshake; raising it lets sequential reads keep several requests in flight (measured with
      * libfuse's 128 KiB requests: 0.6-0.9 GB/s at 128 KiB, 1.2-1.5 GB/s at 1 MiB, 512 MiB file from the cache).
      * Best effort.
      */
