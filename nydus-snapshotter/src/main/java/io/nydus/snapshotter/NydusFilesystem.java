@@ -39,6 +39,8 @@ public final class NydusFilesystem implements RemoteFilesystem {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<String, NydusdProcess> daemons = new LinkedHashMap<>();
     private final Map<String, Retry> retries = new java.util.HashMap<>();
+    /** recover_policy failover: each daemon's supervisor, keeping its FUSE device for a successor. */
+    private final Map<String, Supervisor> supervisors = new java.util.HashMap<>();
     private final ScheduledExecutorService monitor;
     private volatile boolean closed;
 
@@ -128,6 +130,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
                 "--apisock", layout.socketDir(id).resolve("api.sock").toString(),
                 "--log-level", settings.logLevel()));
         threads(cmd);
+        supervised(cmd, id);
         NydusdRecord record = new NydusdRecord(id, false, mp.toString(),
                 layout.socketDir(id).resolve("api.sock").toString(),
                 layout.logDir(id).resolve("nydusd.log").toString(), cmd, 0, 0,
@@ -170,6 +173,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
         List<String> cmd = new ArrayList<>(List.of(settings.nydusdPath(), "fuse", "--mountpoint", mp.toString(),
                 "--apisock", sock.toString(), "--log-level", settings.logLevel()));
         threads(cmd);
+        supervised(cmd, SHARED_ID);
         NydusdRecord record = new NydusdRecord(SHARED_ID, true, mp.toString(), sock.toString(),
                 layout.logDir(SHARED_ID).resolve("nydusd.log").toString(), cmd, 0, 0, List.of());
         NydusdProcess d = start(record);
@@ -182,6 +186,78 @@ public final class NydusFilesystem implements RemoteFilesystem {
             cmd.add("--thread-num");
             cmd.add(Integer.toString(settings.threads()));
         }
+    }
+
+    /** With recover_policy failover, the daemon reports to a supervisor socket of its own. */
+    private void supervised(List<String> cmd, String id) {
+        if (settings.recoverPolicy() == SnapshotterConfig.RecoverPolicy.FAILOVER) {
+            cmd.addAll(List.of("--supervisor", layout.socketDir(id).resolve("supervisor.sock").toString(), "--id", id));
+        }
+    }
+
+    /**
+     * Has a running daemon that reports to a supervisor hand its FUSE device over ({@code sendfd}), so that a
+     * successor can take its mount over should it die. Best effort: without it a dead daemon is restarted.
+     */
+    private void supervise(NydusdProcess d) {
+        int at = d.record().command().indexOf("--supervisor");
+        if (settings.recoverPolicy() != SnapshotterConfig.RecoverPolicy.FAILOVER || at < 0
+                || at + 1 >= d.record().command().size()) {
+            return;
+        }
+        String id = d.record().id();
+        try {
+            Supervisor s = supervisors.get(id);
+            if (s == null) {
+                s = Supervisor.open(Path.of(d.record().command().get(at + 1)));
+                supervisors.put(id, s);
+            }
+            NydusdClient.Response r = d.client().request("PUT", "/api/v1/daemon/fuse/sendfd", null);
+            if (!r.ok() || !s.awaitHeld(settings.startTimeout())) {
+                Log.warn("nydusd %s did not hand its FUSE device over (HTTP %d %s)", id, r.status(), r.body());
+            }
+        } catch (IOException e) {
+            Log.warn("nydusd %s: no failover: %s", id, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void closeSupervisor(String id) {
+        Supervisor s = supervisors.remove(id);
+        if (s != null) {
+            s.close();
+        }
+    }
+
+    /**
+     * recover_policy failover: a successor started with {@code --upgrade} takes the dead daemon's mount over
+     * from its supervisor (the mount never went away: containers reading through it only waited).
+     */
+    private NydusdProcess takeOver(NydusdProcess dead, Supervisor s) throws IOException {
+        NydusdRecord r = dead.record();
+        NydusdProcess d = NydusdProcess.spawn(r, List.of("--upgrade"));
+        daemons.put(r.id(), d);
+        persist(d.record());
+        try {
+            d.awaitState("INIT", settings.startTimeout());
+            s.giveNext();
+            NydusdClient.Response t = d.client().request("PUT", "/api/v1/daemon/fuse/takeover", null);
+            if (!t.ok()) {
+                throw new IOException("takeover: HTTP " + t.status() + " " + t.body());
+            }
+            NydusdClient.Response st = d.client().request("PUT", "/api/v1/daemon/start", null);
+            if (!st.ok()) {
+                throw new IOException("start: HTTP " + st.status() + " " + st.body());
+            }
+            d.awaitRunning(settings.startTimeout());
+        } catch (IOException e) {
+            d.stop(Duration.ofSeconds(2));
+            throw e;
+        }
+        supervise(d);
+        Log.info("nydusd %s took over the mount of pid %d (pid %d)", r.id(), r.pid(), d.record().pid());
+        return d;
     }
 
     /**
@@ -198,6 +274,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
         NydusdProcess d = spawn(record, "start");
         try {
             d.awaitRunning(settings.startTimeout());
+            supervise(d);
         } catch (IOException e) {
             d.stop(Duration.ofSeconds(2));
             MountTable.unmountAll(mp);
@@ -238,9 +315,19 @@ public final class NydusFilesystem implements RemoteFilesystem {
             throw new SnapshotException(SnapshotException.Code.UNAVAILABLE, "nydusd " + r.id()
                     + " is not running and recover_policy is none");
         }
+        Supervisor s = supervisors.get(r.id());
+        if (settings.recoverPolicy() == SnapshotterConfig.RecoverPolicy.FAILOVER && s != null && s.holds()) {
+            try {
+                return takeOver(dead, s);
+            } catch (IOException | RuntimeException e) {
+                Log.warn("nydusd %s: takeover failed (%s); restarting it", r.id(), e.getMessage());
+                closeSupervisor(r.id());
+            }
+        }
         NydusdProcess d = spawn(r, "restart");
         try {
             d.awaitRunning(settings.startTimeout());
+            supervise(d);
             if (r.shared()) {
                 for (NydusdRecord.RafsInstance i : r.instances()) {
                     d.client().mount(i.apiMountpoint(), i.bootstrap(), Files.readString(Path.of(i.configFile())));
@@ -279,6 +366,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
                         persist(updated.record());
                         deleteQuietly(Path.of(i.configFile()).getParent());
                     } else {
+                        closeSupervisor(d.record().id());
                         d.stop(Duration.ofSeconds(5));
                         MountTable.unmountAll(Path.of(d.record().mountpoint()));
                         daemons.remove(d.record().id());
@@ -338,6 +426,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
                 try {
                     d.awaitRunning(settings.startTimeout());
                     daemons.put(r.id(), d);
+                    supervise(d);
                     Log.info("adopted nydusd %s (pid %d)", r.id(), r.pid());
                     continue;
                 } catch (IOException ex) {
@@ -425,7 +514,12 @@ public final class NydusFilesystem implements RemoteFilesystem {
             Thread.currentThread().interrupt();
         }
         lock.lock();
-        lock.unlock();
+        try {
+            supervisors.values().forEach(Supervisor::close); // the daemons keep running; a successor adopts them
+            supervisors.clear();
+        } finally {
+            lock.unlock();
+        }
     }
 
     private static void deleteQuietly(Path dir) {

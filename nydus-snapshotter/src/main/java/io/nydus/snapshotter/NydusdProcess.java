@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One nydusd process: started by this snapshotter, or adopted from a previous snapshotter run through its
@@ -26,13 +28,20 @@ public final class NydusdProcess {
 
     /** Starts {@code record.command()}; the returned process's record carries the new pid. */
     public static NydusdProcess spawn(NydusdRecord record) throws IOException {
+        return spawn(record, List.of());
+    }
+
+    /** Starts {@code record.command()} plus {@code extra} arguments (not recorded: a later restart omits them). */
+    public static NydusdProcess spawn(NydusdRecord record, List<String> extra) throws IOException {
         Path log = Path.of(record.logFile());
         Files.createDirectories(log.getParent());
         Files.createDirectories(Path.of(record.apiSock()).getParent());
         Files.deleteIfExists(Path.of(record.apiSock()));
         Process p;
         try {
-            p = new ProcessBuilder(record.command()).redirectErrorStream(true)
+            List<String> command = new ArrayList<>(record.command());
+            command.addAll(extra);
+            p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         } catch (IOException e) {
@@ -84,16 +93,21 @@ public final class NydusdProcess {
 
     /** Waits until the API reports {@code RUNNING}; fails early when the process exits, with its log's tail. */
     public void awaitRunning(Duration timeout) throws IOException {
+        awaitState("RUNNING", timeout);
+    }
+
+    /** Waits until the API reports {@code wanted}; fails early when the process exits, with its log's tail. */
+    public void awaitState(String wanted, Duration timeout) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "no API socket yet";
         while (System.nanoTime() < deadline) {
             if (!alive()) {
-                throw new IOException("nydusd " + record.id() + " exited before reaching RUNNING" + logTail());
+                throw new IOException("nydusd " + record.id() + " exited before reaching " + wanted + logTail());
             }
             if (Files.exists(Path.of(record.apiSock()))) {
                 try {
                     String state = client.state();
-                    if (state.equals("RUNNING")) {
+                    if (state.equals(wanted)) {
                         return;
                     }
                     last = "state " + state;
@@ -103,7 +117,7 @@ public final class NydusdProcess {
             }
             sleep(50);
         }
-        throw new IOException("nydusd " + record.id() + " did not reach RUNNING within " + timeout.toSeconds()
+        throw new IOException("nydusd " + record.id() + " did not reach " + wanted + " within " + timeout.toSeconds()
                 + " s (" + last + ")" + logTail());
     }
 

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * adopts the running nydusd (found through its record, pid and API socket) instead of starting another, and starts
  * new containers. A nydusd that dies is started again with its image mounted afresh
  * ({@code recover_policy = "restart"}), so new containers work; containers that were reading through the dead mount
- * get ENOTCONN, as without upstream's fd-passing failover.
+ * get ENOTCONN. With {@code recover_policy = "failover"} a successor takes the same mount over through the
+ * snapshotter's supervisor socket, and containers reading through it never see an error.
  */
 class NydusDaemonRecoveryTest {
     @TempDir
@@ -65,5 +66,64 @@ class NydusDaemonRecoveryTest {
                 throw new AssertionError(e.getMessage() + bed.diagnostics(), e);
             }
         }
+    }
+
+    @Test
+    void aKilledNydusdIsTakenOverWhileAContainerKeepsReading() throws Exception {
+        Path config = dir.resolve("config.toml");
+        Files.writeString(config, "[daemon]\nrecover_policy = \"failover\"\n");
+        try (TestBed bed = NydusImageEndToEndTest.bed(dir, "--config", config.toString())) {
+            try {
+                NydusImage.Converted image = NydusImage.pushAndConvert(dir.resolve("image"), bed.registry,
+                        "test/nydus");
+                bed.pull(image.ref());
+                Path out = Files.createDirectories(dir.resolve("out"));
+                // Errors go to the log too: a failed read would leave a line that is not one of the two files.
+                bed.ctr("run", "-d", "--snapshotter", "nydus", "--mount",
+                        "type=bind,src=" + out + ",dst=/out,options=rbind:rw", image.ref(), "reader",
+                        "/bin/sh", "-c", "while true; do cat /etc/served-by /data/keep >> /out/log 2>&1; sleep 0.1; done");
+                SnapshotterRestartTest.awaitLines(out.resolve("log"), 6);
+
+                long pid = killAndAwaitSuccessor(bed);
+                long lines = Files.readAllLines(out.resolve("log")).size();
+                SnapshotterRestartTest.awaitLines(out.resolve("log"), lines + 10);
+                assertTrue(bed.snapshotter().log().contains("took over the mount"), bed.snapshotter().log());
+
+                // A restarted snapshotter supervises the daemons it adopts: the next death is taken over too.
+                bed.crashAndRestartSnapshotter();
+                assertEquals(List.of(pid), bed.nydusds(), "the successor was adopted");
+                killAndAwaitSuccessor(bed);
+                lines = Files.readAllLines(out.resolve("log")).size();
+                SnapshotterRestartTest.awaitLines(out.resolve("log"), lines + 10);
+
+                List<String> log = Files.readAllLines(out.resolve("log"));
+                assertTrue(log.stream().allMatch(l -> l.equals("test/nydus") || l.equals("keep")),
+                        "the container read through the takeovers without an error: " + log.stream()
+                                .filter(l -> !l.equals("test/nydus") && !l.equals("keep")).toList());
+                assertEquals(BusyboxImage.EXPECTED, bed.run(image.ref(), "after-takeover", BusyboxImage.SHOW));
+            } catch (Exception | AssertionError e) {
+                throw new AssertionError(e.getMessage() + bed.diagnostics(), e);
+            }
+        }
+    }
+
+    /**
+     * Kills the one nydusd with SIGKILL, drops the page cache (so the container's next reads need the daemon),
+     * and waits for its successor; returns the successor's pid.
+     */
+    private static long killAndAwaitSuccessor(TestBed bed) throws Exception {
+        List<Long> daemons = bed.nydusds();
+        assertEquals(1, daemons.size(), daemons.toString());
+        long pid = daemons.get(0);
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        List<Long> now = bed.nydusds();
+        while ((now.isEmpty() || now.contains(pid)) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            now = bed.nydusds();
+        }
+        assertEquals(1, now.size(), "a successor: " + now);
+        return now.get(0);
     }
 }

@@ -184,8 +184,8 @@ public final class ApiServer implements AutoCloseable {
                 break;
             case SENDFD:
                 if (method.equals("PUT")) {
-                    throw new ApiException(ApiException.NOT_IMPLEMENTED,
-                            "sending the FUSE device to a supervisor is not supported");
+                    daemon.sendFuseFd();
+                    return Reply.empty();
                 }
                 break;
             case TAKEOVER:

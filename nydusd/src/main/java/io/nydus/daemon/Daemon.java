@@ -61,6 +61,8 @@ public final class Daemon {
     static final int MAX_READ_AHEAD = 4 << 20;
     static final long UNMOUNT_WAIT_MILLIS = 5000;
     static final int WARMUP_ROUNDS = 8;
+    /** Version of the state {@link #sendFuseFd} writes for a successor. */
+    static final int TAKEOVER_STATE_VERSION = 1;
     static final String REGISTRY_AUTH = "registry_auth";
     static final String PROXY_URL = "proxy_url";
     /** Keys of {@code PUT /api/v1/config}, as upstream. */
@@ -81,6 +83,8 @@ public final class Daemon {
     /** Mountpoints with a mount request in progress. */
     private final Set<String> pending = new HashSet<>();
     private final Vfs vfs = new Vfs();
+    /** Images mounted through the API in FUSE mode, as requested: a successor taking over mounts them again. */
+    private final Map<String, MountCommand> apiMounts = new LinkedHashMap<>();
     private FuseSession session;
     private ApiServer api;
 
@@ -364,9 +368,52 @@ public final class Daemon {
     }
 
     /**
-     * {@code PUT /api/v1/daemon/fuse/takeover} for a daemon started with {@code --upgrade}. The FUSE device of a
-     * previous daemon cannot be received here; the daemon instead replaces a dead mount left by it with a fresh
-     * one and goes to READY (the caller then starts it).
+     * {@code PUT /api/v1/daemon/fuse/sendfd}: hands the FUSE device and what a successor needs to serve it (the
+     * negotiated settings, the node-id layout, the images mounted through the API) to the supervisor, which keeps
+     * them. While it does, the mount outlives this process: a successor takes it over and readers only wait.
+     */
+    void sendFuseFd() throws ApiException {
+        byte[] state;
+        FuseSession s;
+        synchronized (this) {
+            s = session;
+            if (settings.supervisor() == null || s == null || !s.isAlive()) {
+                throw new ApiException(ApiException.BAD_REQUEST,
+                        "sendfd needs a FUSE daemon started with --supervisor and serving a mount");
+            }
+            ObjectNode o = JSON.createObjectNode();
+            o.put("version", TAKEOVER_STATE_VERSION);
+            o.put("no_opendir", s.filesystem().noOpendir());
+            o.put("max_read", s.maxRead());
+            Vfs.Layout l = vfs.layout();
+            o.set("slots", JSON.valueToTree(l.slots()));
+            o.set("mount_counts", JSON.valueToTree(l.mountCounts()));
+            o.set("pseudo_numbers", JSON.valueToTree(l.pseudoNumbers()));
+            ArrayNode api = o.putArray("api_mounts");
+            apiMounts.forEach((mp, cmd) -> api.addObject().put("mountpoint", mp).put("source", cmd.source())
+                    .put("config", cmd.config()).set("prefetch_files", JSON.valueToTree(cmd.prefetchFiles())));
+            try {
+                state = JSON.writeValueAsBytes(o);
+            } catch (IOException e) {
+                throw new ApiException(ApiException.INTERNAL, e.getMessage());
+            }
+        }
+        if (state.length > UnixFdSocket.MAX_DATA) {
+            throw new ApiException(ApiException.INTERNAL, "takeover state of " + state.length + " bytes is too large");
+        }
+        try {
+            UnixFdSocket.send(Path.of(settings.supervisor()), state, s.fd());
+        } catch (IOException e) {
+            throw new ApiException(ApiException.INTERNAL, "sendfd: " + e.getMessage());
+        }
+        NydusdLog.info("FUSE device of %s sent to the supervisor %s", s.mountpoint(), settings.supervisor());
+    }
+
+    /**
+     * {@code PUT /api/v1/daemon/fuse/takeover} for a daemon started with {@code --upgrade}: with a supervisor,
+     * the predecessor's FUSE device and state are received and the same mount is served on (open files stay
+     * open; requests the predecessor left unanswered are resent). Without one, or when the supervisor has
+     * nothing, a dead mount left behind is replaced with a fresh one. Either way the daemon goes to READY.
      */
     void takeover() throws ApiException {
         synchronized (this) {
@@ -374,16 +421,76 @@ public final class Daemon {
                 throw new ApiException(ApiException.BAD_REQUEST, "takeover needs a FUSE daemon started with --upgrade");
             }
         }
+        UnixFdSocket.Message m = null;
+        if (settings.supervisor() != null) {
+            try {
+                m = UnixFdSocket.receive(Path.of(settings.supervisor()));
+            } catch (IOException e) {
+                NydusdLog.warn("takeover: nothing from the supervisor (%s); mounting afresh", e.getMessage());
+            }
+        }
         try {
-            clearDeadMount(settings.mountpoint());
-            RafsImage initial = settings.bootstrap() == null ? null
-                    : openImage(Vfs.normalize(settings.virtualMountpoint()), settings.bootstrap(), settings.config(),
-                            settings.prefetchFiles());
-            mountFuse(initial, newFilesystem());
+            if (m != null && m.fd() >= 0) {
+                adopt(m);
+            } else {
+                clearDeadMount(settings.mountpoint());
+                mountFuse(openInitial(), newFilesystem());
+            }
             state = DaemonState.READY;
         } catch (IOException | RuntimeException e) {
             throw new ApiException(ApiException.INTERNAL, "takeover failed: " + e.getMessage());
         }
+    }
+
+    private RafsImage openInitial() throws IOException {
+        return settings.bootstrap() == null ? null : openImage(Vfs.normalize(settings.virtualMountpoint()),
+                settings.bootstrap(), settings.config(), settings.prefetchFiles());
+    }
+
+    /** Serves the FUSE connection received from the supervisor, with the images the predecessor had. */
+    private void adopt(UnixFdSocket.Message m) throws IOException {
+        JsonNode st = JSON.readTree(m.data());
+        if (st.path("version").asInt() != TAKEOVER_STATE_VERSION) {
+            FuseLib.libc().close(m.fd());
+            throw new IOException("unknown takeover state version " + st.path("version"));
+        }
+        Map<String, Integer> slots = new LinkedHashMap<>();
+        st.path("slots").fields().forEachRemaining(e -> slots.put(e.getKey(), e.getValue().asInt()));
+        Map<String, Long> pseudo = new HashMap<>();
+        st.path("pseudo_numbers").fields().forEachRemaining(e -> pseudo.put(e.getKey(), e.getValue().asLong()));
+        int[] counts = JSON.convertValue(st.path("mount_counts"), int[].class);
+        vfs.restore(new Vfs.Layout(slots, counts == null ? new int[0] : counts, pseudo));
+        RafsImage initial = openInitial();
+        synchronized (this) {
+            if (initial != null) {
+                vfs.mount(initial.mountpoint(), initial);
+                mounts.put(initial.mountpoint(), new Mounted(initial, null));
+            }
+        }
+        RafsFuse fs = newFilesystem();
+        session = FuseSession.adopt(settings.mountpoint(), fs, m.fd(), st.path("no_opendir").asBoolean(),
+                settings.threads(), st.path("max_read").asInt(MAX_READ));
+        FuseSession s = session;
+        s.onEnd(() -> {
+            if (!stopping) {
+                NydusdLog.info("%s was unmounted; exiting", s.mountpoint());
+                requestExit(0);
+            }
+        });
+        state = DaemonState.READY; // serving now: the images mounted through the API come back through it
+        for (JsonNode a : st.path("api_mounts")) {
+            List<String> prefetch = new ArrayList<>();
+            a.path("prefetch_files").forEach(p -> prefetch.add(p.asText()));
+            MountCommand cmd = new MountCommand(a.path("source").asText(), "rafs",
+                    a.path("config").isNull() ? null : a.path("config").asText(), prefetch);
+            try {
+                mount(a.path("mountpoint").asText(), cmd, false);
+            } catch (ApiException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
+        NydusdLog.info("took over %s from the supervisor %s", s.mountpoint(), settings.supervisor());
+        afterMount(fs, initial);
     }
 
     /** Lazily unmounts a FUSE mount whose daemon is gone (stat fails with ENOTCONN). */
@@ -456,6 +563,9 @@ public final class Daemon {
             try {
                 if (settings.mode() == Mode.FUSE) {
                     mountVirtual(mp, image, remount);
+                    synchronized (this) {
+                        apiMounts.put(mp, cmd);
+                    }
                 } else {
                     mountSingleton(mp, image, remount);
                 }
@@ -577,6 +687,7 @@ public final class Daemon {
             }
             if (m.session() == null) {
                 vfs.umount(mp);
+                apiMounts.remove(mp);
             }
         }
         if (m.session() != null) {

@@ -36,6 +36,8 @@ final class FuseLib {
         long read(int fd, @Out ByteBuffer buf, long count);
 
         long write(int fd, @In ByteBuffer buf, long count);
+
+        int close(int fd);
     }
 
     private static final class Holder {

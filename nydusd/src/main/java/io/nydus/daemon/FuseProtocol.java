@@ -73,6 +73,8 @@ final class FuseProtocol {
     // Notification codes (the error field of a message with unique 0).
     static final int NOTIFY_INVAL_INODE = 2;
     static final int NOTIFY_INVAL_ENTRY = 3;
+    /** Linux 6.9+: requests read but not answered go back to the queue (their unique gets bit 63). */
+    static final int NOTIFY_RESEND = 7;
 
     // INIT flags.
     static final int ASYNC_READ = 1;

@@ -63,11 +63,12 @@ final class FuseSession {
     private volatile String bdi;
     private volatile Runnable onEnd = () -> { };
 
-    private FuseSession(Path mountpoint, RafsFuse fs, Pointer chan, int threads, int maxRead, List<Pointer> keepAlive) {
+    private FuseSession(Path mountpoint, RafsFuse fs, Pointer chan, int fd, int threads, int maxRead,
+            List<Pointer> keepAlive) {
         this.mountpoint = mountpoint;
         this.fs = fs;
         this.chan = chan;
-        this.fd = FuseLib.fuse().fuse_chan_fd(chan);
+        this.fd = fd;
         this.maxRead = maxRead;
         this.keepAlive = keepAlive;
         this.replyBuffer = ThreadLocal.withInitial(() -> direct(OUT_HEADER + maxRead));
@@ -117,7 +118,7 @@ final class FuseSession {
         if (ch == null) {
             throw new IOException("cannot mount FUSE at " + mp + " (see the libfuse message above)");
         }
-        FuseSession s = new FuseSession(mp, fs, ch, threads, maxRead, keep);
+        FuseSession s = new FuseSession(mp, fs, ch, FuseLib.fuse().fuse_chan_fd(ch), threads, maxRead, keep);
         s.loop.start();
         if (!s.awaitInit()) {
             s.unmount(INIT_WAIT_SECONDS * 1000L);
@@ -125,6 +126,31 @@ final class FuseSession {
         }
         s.connection = s.readConnection();
         return s;
+    }
+
+    /**
+     * Serves a mount whose connection another daemon set up and handed over ({@code fd}, received from the
+     * supervisor): no INIT comes, so what was negotiated comes with it. Requests the old daemon had read but not
+     * answered are asked for again ({@code NOTIFY_RESEND}, Linux 6.9+), so no reader waits forever.
+     */
+    static FuseSession adopt(Path mountpoint, RafsFuse fs, int fd, boolean noOpendir, int threads, int maxRead) {
+        fs.setNoOpendir(noOpendir);
+        FuseSession s = new FuseSession(mountpoint.toAbsolutePath().normalize(), fs, null, fd, threads, maxRead,
+                List.of());
+        s.initialized.countDown();
+        s.loop.start();
+        s.notify(direct(OUT_HEADER), FuseProtocol.NOTIFY_RESEND);
+        s.connection = s.readConnection();
+        return s;
+    }
+
+    /** The FUSE device, to hand to a supervisor. */
+    int fd() {
+        return fd;
+    }
+
+    int maxRead() {
+        return maxRead;
     }
 
     private boolean awaitInit() {
@@ -187,7 +213,12 @@ final class FuseSession {
                 readers.shutdownNow();
             }
             try {
-                FuseLib.fuse().fuse_unmount(mountpoint.toString(), chan);
+                if (chan != null) {
+                    FuseLib.fuse().fuse_unmount(mountpoint.toString(), chan);
+                } else { // adopted: the descriptor is ours alone
+                    FuseLib.libc().close(fd);
+                    FuseLib.libc().umount2(mountpoint.toString(), FuseLib.MNT_DETACH);
+                }
             } catch (Throwable t) {
                 NydusdLog.debug("FUSE teardown of %s: %s", mountpoint, t);
             }

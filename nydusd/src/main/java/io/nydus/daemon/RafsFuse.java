@@ -21,8 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The read-only filesystem's answers to FUSE requests, over a {@link Vfs}. {@link FuseSession} reads requests
@@ -49,17 +47,11 @@ final class RafsFuse {
 
     private final Vfs vfs;
     private final InflightOps inflight;
-    private final Map<Long, FileHandle> handles = new ConcurrentHashMap<>();
-    private final AtomicLong nextHandle = new AtomicLong(1);
     private final ErrorThrottle errors = new ErrorThrottle();
     /** Whether the kernel takes "not implemented" for OPENDIR and then caches listings by itself. */
     private volatile boolean noOpendir;
     /** The thread running {@link #warmUp}, whose calls are not counted in the metrics. */
     private volatile Thread warmer;
-
-    /** An open regular file. */
-    private record FileHandle(VfsNode node, long size) {
-    }
 
     RafsFuse(Vfs vfs, InflightOps inflight) {
         this.vfs = vfs;
@@ -75,6 +67,10 @@ final class RafsFuse {
         noOpendir = b;
     }
 
+    boolean noOpendir() {
+        return noOpendir;
+    }
+
     /**
      * Answers the request in {@code in} (header at 0): writes the reply body at {@link FuseProtocol#OUT_HEADER}
      * of {@code out} and returns its length, or returns a negative errno, or {@link #NO_REPLY}. Never throws.
@@ -88,8 +84,6 @@ final class RafsFuse {
             switch (opcode) {
                 case FuseProtocol.FORGET, FuseProtocol.BATCH_FORGET, FuseProtocol.INTERRUPT:
                     return NO_REPLY; // node ids carry everything: nothing to forget
-                case FuseProtocol.RELEASE:
-                    return release(in);
                 case FuseProtocol.READ:
                     return read(in, out);
                 case FuseProtocol.FLUSH:
@@ -108,6 +102,7 @@ final class RafsFuse {
                 case FuseProtocol.OPEN -> open(n, in, out);
                 case FuseProtocol.STATFS -> statfs(n, out);
                 case FuseProtocol.OPENDIR -> opendir(n, out);
+                case FuseProtocol.RELEASE -> release(n);
                 case FuseProtocol.RELEASEDIR -> 0;
                 case FuseProtocol.READDIR -> readdir(n, in, out, false);
                 case FuseProtocol.READDIRPLUS -> readdir(n, in, out, true);
@@ -241,6 +236,10 @@ final class RafsFuse {
 
     // ------------------------------------------------------------------------------------------------- files
 
+    /**
+     * Files need no handle: a READ names its inode, which is all there is to know. So open files survive a
+     * takeover by a new daemon, and the kernel's handle values can never name another file.
+     */
     private int open(VfsNode n, ByteBuffer in, ByteBuffer out) {
         if ((in.getInt(IN_HEADER) & O_ACCMODE) != 0) {
             return -Errno.EROFS;
@@ -248,11 +247,8 @@ final class RafsFuse {
         if (isDir(n)) {
             return -Errno.EISDIR;
         }
-        Inode attrs = n.image().attributes(n.ino());
-        long fh = nextHandle.getAndIncrement();
-        handles.put(fh, new FileHandle(n, attrs.size()));
         n.image().metrics().opened(n.ino());
-        return openReply(out, fh, FuseProtocol.FOPEN_KEEP_CACHE);
+        return openReply(out, 0, FuseProtocol.FOPEN_KEEP_CACHE);
     }
 
     private static int openReply(ByteBuffer out, long fh, int openFlags) {
@@ -264,21 +260,22 @@ final class RafsFuse {
 
     /** READ: the data goes from the chunk source straight into the reply buffer. */
     private int read(ByteBuffer in, ByteBuffer out) {
-        FileHandle f = handles.get(in.getLong(IN_HEADER));
-        if (f == null) {
-            return -Errno.EBADF;
+        VfsNode f = vfs.node(in.getLong(IN_NODEID));
+        if (f == null || f.isPseudo()) {
+            return f == null ? -Errno.ESTALE : -Errno.EISDIR;
         }
         long offset = in.getLong(IN_HEADER + 8);
         int size = Math.min(in.getInt(IN_HEADER + 16), out.capacity() - OUT_HEADER);
-        RafsImage img = f.node().image();
-        long ino = f.node().ino();
+        RafsImage img = f.image();
+        long ino = f.ino();
         long t0 = System.nanoTime();
         try {
-            if (offset >= f.size() || size <= 0) {
+            long fileSize = img.attributes(ino).size();
+            if (offset >= fileSize || size <= 0) {
                 img.metrics().record(FsMetrics.Fop.READ, ino, t0, 0, true);
                 return 0;
             }
-            int n = (int) Math.min(size, f.size() - offset);
+            int n = (int) Math.min(size, fileSize - offset);
             ByteBuffer dst = out.duplicate().position(OUT_HEADER).limit(OUT_HEADER + n);
             img.read(ino, offset, dst);
             img.metrics().record(FsMetrics.Fop.READ, ino, t0, n, true);
@@ -294,10 +291,9 @@ final class RafsFuse {
         }
     }
 
-    private int release(ByteBuffer in) {
-        FileHandle f = handles.remove(in.getLong(IN_HEADER));
-        if (f != null) {
-            f.node().image().metrics().record(FsMetrics.Fop.RELEASE, f.node().ino(), System.nanoTime(), 0, true);
+    private int release(VfsNode n) {
+        if (!n.isPseudo()) {
+            n.image().metrics().record(FsMetrics.Fop.RELEASE, n.ino(), System.nanoTime(), 0, true);
         }
         return 0;
     }

@@ -82,6 +82,8 @@ public final class Vfs {
     private final int[] mountCounts = new int[MAX_SUBMOUNTS + 1];
     /** Pseudo directory numbers by path, never reused, so a directory keeps its node id across mount changes. */
     private final Map<String, Long> pseudoNumbers = new HashMap<>();
+    /** Slots a predecessor's mounts had, by path, until mounted again ({@link #restore}). */
+    private final Map<String, Integer> restoring = new HashMap<>();
     private volatile Namespace ns;
 
     public Vfs() {
@@ -126,12 +128,39 @@ public final class Vfs {
                 throw new IllegalStateException("'" + p + "' overlaps the mount at '" + existing + "'");
             }
         }
-        int slot = p.equals("/") ? 0 : freeSlot();
+        Integer restored = restoring.remove(p);
+        int slot = restored != null && slots[restored] == null ? restored : p.equals("/") ? 0 : freeSlot();
         slots[slot] = image;
-        mountCounts[slot]++;
+        if (restored == null) {
+            mountCounts[slot]++;
+        }
         image.setInoBase((long) slot << INO_SHIFT);
         m.put(p, image);
         ns = build(m);
+    }
+
+    /**
+     * What node ids depend on besides the images: each mount's slot, the slots' mount counts, the pseudo
+     * directories' numbers. A daemon taking over a FUSE connection restores it before mounting the same images,
+     * so the ids the kernel holds keep naming the same nodes.
+     */
+    record Layout(Map<String, Integer> slots, int[] mountCounts, Map<String, Long> pseudoNumbers) {
+    }
+
+    synchronized Layout layout() {
+        Map<String, Integer> bySlot = new LinkedHashMap<>();
+        ns.mounts().forEach((path, img) -> bySlot.put(path, (int) (img.inoBase() >>> INO_SHIFT)));
+        return new Layout(bySlot, mountCounts.clone(), new HashMap<>(pseudoNumbers));
+    }
+
+    /** Before anything is mounted: the next mounts of {@code l}'s paths go back to their slots and counts. */
+    synchronized void restore(Layout l) {
+        if (!ns.mounts().isEmpty()) {
+            throw new IllegalStateException("restore before mounting");
+        }
+        System.arraycopy(l.mountCounts(), 0, mountCounts, 0, Math.min(mountCounts.length, l.mountCounts().length));
+        pseudoNumbers.putAll(l.pseudoNumbers());
+        restoring.putAll(l.slots());
     }
 
     /** Replaces the image at {@code path} (remount); returns the old one. */

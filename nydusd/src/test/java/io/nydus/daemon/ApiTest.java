@@ -109,7 +109,9 @@ class ApiTest {
             assertEquals(400, api.send("PUT", ApiServer.DAEMON, "{\"log_level\":\"loud\"}").status());
             assertEquals(400, api.send("PUT", ApiServer.DAEMON, "not json").status());
             assertEquals(204, api.send("PUT", ApiServer.DAEMON, "{\"log_level\":\"debug\"}").status());
-            assertEquals(501, api.send("PUT", ApiServer.SENDFD, null).status());
+            UnixHttp.Response noSupervisor = api.send("PUT", ApiServer.SENDFD, null);
+            assertEquals(500, noSupervisor.status(), "nothing listens on the supervisor socket");
+            assertTrue(noSupervisor.json().get("message").asText().contains("sendfd"), noSupervisor.body());
             assertEquals(400, api.send("POST", ApiServer.MOUNT, "{}").status(), "mountpoint query missing");
             assertEquals(204, api.send("PUT", ApiServer.DAEMON_START, null).status());
             assertEquals(0, d.awaitExitAfterTerm());

@@ -194,7 +194,10 @@ class LifecycleTest {
         }
     }
 
-    /** --upgrade: INIT until takeover (which mounts afresh), READY, then RUNNING on start. */
+    /**
+     * --upgrade: INIT until takeover, READY, then RUNNING on start; with nothing to take over from the supervisor
+     * (here: no supervisor listening) the takeover mounts afresh. {@link FailoverTest} takes a mount over.
+     */
     @Test
     void upgradeModeWaitsForTakeover() throws Exception {
         Path mnt = mnt();
