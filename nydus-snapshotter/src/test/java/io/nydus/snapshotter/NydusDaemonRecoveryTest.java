@@ -29,12 +29,7 @@ class NydusDaemonRecoveryTest {
             try {
                 NydusImage.Converted image = NydusImage.pushAndConvert(dir.resolve("image"), bed.registry,
                         "test/nydus");
-                bed.pull(image.ref());
-                Path out = Files.createDirectories(dir.resolve("out"));
-                bed.ctr("run", "-d", "--snapshotter", "nydus", "--mount",
-                        "type=bind,src=" + out + ",dst=/out,options=rbind:rw", image.ref(), "long",
-                        "/bin/sh", "-c", "while true; do cat /etc/served-by /data/keep >> /out/log; sleep 0.1; done");
-                SnapshotterRestartTest.awaitLines(out.resolve("log"), 6);
+                Path out = startReader(bed, image, "long");
                 List<Long> daemons = bed.nydusds();
                 assertEquals(1, daemons.size(), daemons.toString());
                 long pid = daemons.get(0);
@@ -52,15 +47,7 @@ class NydusDaemonRecoveryTest {
                 assertEquals(List.of(pid), bed.nydusds(), "the running nydusd was adopted");
                 assertTrue(bed.snapshotter().log().contains("adopted nydusd"), bed.snapshotter().log());
 
-                ProcessHandle.of(pid).orElseThrow().destroyForcibly();
-                long deadline = System.nanoTime() + 60_000_000_000L;
-                List<Long> now = bed.nydusds();
-                while ((now.isEmpty() || now.contains(pid)) && System.nanoTime() < deadline) {
-                    Thread.sleep(100);
-                    now = bed.nydusds(); // one listing per round: the old daemon may vanish between two
-                }
-                assertEquals(1, now.size(), "the dead nydusd was started again: " + now);
-                assertNotEquals(pid, now.get(0));
+                assertNotEquals(pid, killAndAwaitSuccessor(bed), "the dead nydusd was started again");
                 assertEquals(BusyboxImage.EXPECTED, bed.run(image.ref(), "after-death", BusyboxImage.SHOW));
             } catch (Exception | AssertionError e) {
                 throw new AssertionError(e.getMessage() + bed.diagnostics(), e);
@@ -76,13 +63,7 @@ class NydusDaemonRecoveryTest {
             try {
                 NydusImage.Converted image = NydusImage.pushAndConvert(dir.resolve("image"), bed.registry,
                         "test/nydus");
-                bed.pull(image.ref());
-                Path out = Files.createDirectories(dir.resolve("out"));
-                // Errors go to the log too: a failed read would leave a line that is not one of the two files.
-                bed.ctr("run", "-d", "--snapshotter", "nydus", "--mount",
-                        "type=bind,src=" + out + ",dst=/out,options=rbind:rw", image.ref(), "reader",
-                        "/bin/sh", "-c", "while true; do cat /etc/served-by /data/keep >> /out/log 2>&1; sleep 0.1; done");
-                SnapshotterRestartTest.awaitLines(out.resolve("log"), 6);
+                Path out = startReader(bed, image, "reader");
 
                 long pid = killAndAwaitSuccessor(bed);
                 long lines = Files.readAllLines(out.resolve("log")).size();
@@ -108,6 +89,20 @@ class NydusDaemonRecoveryTest {
     }
 
     /**
+     * Pulls the image and runs container {@code name} reading two of its files in a loop into {@code out/log};
+     * errors go to the log too, so a failed read leaves a line that is not one of the two files. Returns out.
+     */
+    private Path startReader(TestBed bed, NydusImage.Converted image, String name) throws Exception {
+        bed.pull(image.ref());
+        Path out = Files.createDirectories(dir.resolve("out"));
+        bed.ctr("run", "-d", "--snapshotter", "nydus", "--mount",
+                "type=bind,src=" + out + ",dst=/out,options=rbind:rw", image.ref(), name,
+                "/bin/sh", "-c", "while true; do cat /etc/served-by /data/keep >> /out/log 2>&1; sleep 0.1; done");
+        SnapshotterRestartTest.awaitLines(out.resolve("log"), 6);
+        return out;
+    }
+
+    /**
      * Kills the one nydusd with SIGKILL, drops the page cache (so the container's next reads need the daemon),
      * and waits for its successor; returns the successor's pid.
      */
@@ -121,7 +116,7 @@ class NydusDaemonRecoveryTest {
         List<Long> now = bed.nydusds();
         while ((now.isEmpty() || now.contains(pid)) && System.nanoTime() < deadline) {
             Thread.sleep(100);
-            now = bed.nydusds();
+            now = bed.nydusds(); // one listing per round: the old daemon may vanish between two
         }
         assertEquals(1, now.size(), "a successor: " + now);
         return now.get(0);

@@ -7,23 +7,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * FUSE requests being served right now ({@code /api/v1/metrics/inflight}): each serving thread owns a slot it
- * overwrites per request, so tracking costs a few field writes and memory is fixed.
+ * FUSE requests being served right now ({@code /api/v1/metrics/inflight}, with their {@link FuseProtocol}
+ * opcodes): each serving thread owns a slot it overwrites per request, so tracking costs a few field writes and
+ * memory is fixed.
  */
 final class InflightOps {
-    /** FUSE opcodes (linux/fuse.h) of the operations the daemon serves. */
-    static final int GETATTR = 3;
-    static final int READLINK = 5;
-    static final int OPEN = 14;
-    static final int READ = 15;
-    static final int STATFS = 17;
-    static final int RELEASE = 18;
-    static final int GETXATTR = 22;
-    static final int LISTXATTR = 23;
-    static final int OPENDIR = 27;
-    static final int READDIR = 28;
-    static final int ACCESS = 34;
-
     private static final int SLOTS = 128;
 
     static final class Slot {
