@@ -449,48 +449,55 @@ public final class Daemon {
 
     /** Serves the FUSE connection received from the supervisor, with the images the predecessor had. */
     private void adopt(UnixFdSocket.Message m) throws IOException {
-        JsonNode st = JSON.readTree(m.data());
-        if (st.path("version").asInt() != TAKEOVER_STATE_VERSION) {
-            FuseLib.libc().close(m.fd());
-            throw new IOException("unknown takeover state version " + st.path("version"));
-        }
-        Map<String, Integer> slots = new LinkedHashMap<>();
-        st.path("slots").fields().forEachRemaining(e -> slots.put(e.getKey(), e.getValue().asInt()));
-        Map<String, Long> pseudo = new HashMap<>();
-        st.path("pseudo_numbers").fields().forEachRemaining(e -> pseudo.put(e.getKey(), e.getValue().asLong()));
-        int[] counts = JSON.convertValue(st.path("mount_counts"), int[].class);
-        vfs.restore(new Vfs.Layout(slots, counts == null ? new int[0] : counts, pseudo));
-        RafsImage initial = openInitial();
-        synchronized (this) {
-            if (initial != null) {
-                vfs.mount(initial.mountpoint(), initial);
-                mounts.put(initial.mountpoint(), new Mounted(initial, null));
+        boolean serving = false;
+        try {
+            JsonNode st = JSON.readTree(m.data());
+            if (st.path("version").asInt() != TAKEOVER_STATE_VERSION) {
+                throw new IOException("unknown takeover state version " + st.path("version"));
+            }
+            Map<String, Integer> slots = new LinkedHashMap<>();
+            st.path("slots").fields().forEachRemaining(e -> slots.put(e.getKey(), e.getValue().asInt()));
+            Map<String, Long> pseudo = new HashMap<>();
+            st.path("pseudo_numbers").fields().forEachRemaining(e -> pseudo.put(e.getKey(), e.getValue().asLong()));
+            int[] counts = JSON.convertValue(st.path("mount_counts"), int[].class);
+            vfs.restore(new Vfs.Layout(slots, counts == null ? new int[0] : counts, pseudo));
+            // Every image is back in its slot before the first request is read.
+            RafsImage initial = openInitial();
+            synchronized (this) {
+                if (initial != null) {
+                    vfs.mount(initial.mountpoint(), initial);
+                    mounts.put(initial.mountpoint(), new Mounted(initial, null));
+                }
+            }
+            for (JsonNode a : st.path("api_mounts")) {
+                List<String> prefetch = new ArrayList<>();
+                a.path("prefetch_files").forEach(p -> prefetch.add(p.asText()));
+                MountCommand cmd = new MountCommand(a.path("source").asText(), "rafs",
+                        a.path("config").isNull() ? null : a.path("config").asText(), prefetch);
+                try {
+                    mount(a.path("mountpoint").asText(), cmd, false, true);
+                } catch (ApiException e) {
+                    throw new IOException(e.getMessage(), e);
+                }
+            }
+            RafsFuse fs = newFilesystem();
+            session = FuseSession.adopt(settings.mountpoint(), fs, m.fd(), st.path("no_opendir").asBoolean(),
+                    settings.threads(), st.path("max_read").asInt(MAX_READ));
+            serving = true;
+            FuseSession s = session;
+            s.onEnd(() -> {
+                if (!stopping) {
+                    NydusdLog.info("%s was unmounted; exiting", s.mountpoint());
+                    requestExit(0);
+                }
+            });
+            NydusdLog.info("took over %s from the supervisor %s", s.mountpoint(), settings.supervisor());
+            afterMount(fs, initial);
+        } finally {
+            if (!serving) {
+                FuseLib.libc().close(m.fd());
             }
         }
-        RafsFuse fs = newFilesystem();
-        session = FuseSession.adopt(settings.mountpoint(), fs, m.fd(), st.path("no_opendir").asBoolean(),
-                settings.threads(), st.path("max_read").asInt(MAX_READ));
-        FuseSession s = session;
-        s.onEnd(() -> {
-            if (!stopping) {
-                NydusdLog.info("%s was unmounted; exiting", s.mountpoint());
-                requestExit(0);
-            }
-        });
-        state = DaemonState.READY; // serving now: the images mounted through the API come back through it
-        for (JsonNode a : st.path("api_mounts")) {
-            List<String> prefetch = new ArrayList<>();
-            a.path("prefetch_files").forEach(p -> prefetch.add(p.asText()));
-            MountCommand cmd = new MountCommand(a.path("source").asText(), "rafs",
-                    a.path("config").isNull() ? null : a.path("config").asText(), prefetch);
-            try {
-                mount(a.path("mountpoint").asText(), cmd, false);
-            } catch (ApiException e) {
-                throw new IOException(e.getMessage(), e);
-            }
-        }
-        NydusdLog.info("took over %s from the supervisor %s", s.mountpoint(), settings.supervisor());
-        afterMount(fs, initial);
     }
 
     /** Lazily unmounts a FUSE mount whose daemon is gone (stat fails with ENOTCONN). */
@@ -513,7 +520,12 @@ public final class Daemon {
 
     /** {@code POST} (mount) or {@code PUT} (remount) {@code /api/v1/mount?mountpoint=}. */
     void mount(String mountpoint, MountCommand cmd, boolean remount) throws ApiException {
-        if (state != DaemonState.RUNNING && state != DaemonState.READY) {
+        mount(mountpoint, cmd, remount, false);
+    }
+
+    /** A mount request; {@code takingOver}: a predecessor's image, mounted again before serving starts. */
+    private void mount(String mountpoint, MountCommand cmd, boolean remount, boolean takingOver) throws ApiException {
+        if (!takingOver && state != DaemonState.RUNNING && state != DaemonState.READY) {
             throw new ApiException(ApiException.NOT_READY, "daemon is " + state + ", not serving");
         }
         if (!cmd.fsType().equals("rafs")) {

@@ -111,7 +111,6 @@ final class FuseProtocol {
     static final class Errno {
         static final int ENOENT = 2;
         static final int EIO = 5;
-        static final int EBADF = 9;
         static final int EAGAIN = 11;
         static final int EINTR = 4;
         static final int ENODEV = 19;

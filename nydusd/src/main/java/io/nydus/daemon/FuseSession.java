@@ -24,9 +24,9 @@ import jnr.ffi.Runtime;
 
 /**
  * One FUSE mount: libfuse mounts it (synchronously, so a failed mount is known at once and leaves nothing
- * behind), then a loop thread reads requests from the mount's {@code /dev/fuse} descriptor and answers them
- * through {@link RafsFuse}, until the mount goes away — unmounted by the daemon, by {@code fusermount -u}, or
- * aborted. Several sessions may run in one process.
+ * behind), or it is {@linkplain #adopt adopted} from a predecessor; a loop thread reads requests from the
+ * mount's {@code /dev/fuse} descriptor and answers them through {@link RafsFuse}, until the mount goes away —
+ * unmounted by the daemon, by {@code fusermount -u}, or aborted. Several sessions may run in one process.
  *
  * <p>Threads: metadata requests are answered on the loop thread itself. They take microseconds, and a request
  * handed from thread to thread costs a wake-up on another CPU for each; measured on a 2-vCPU VM, that doubled

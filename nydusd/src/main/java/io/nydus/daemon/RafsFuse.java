@@ -40,7 +40,6 @@ final class RafsFuse {
     private static final int O_ACCMODE = 3;
     private static final int W_OK = 2;
     private static final int NAME_MAX = 255;
-    private static final long ST_RDONLY = 1;
     /** Entries the warm-up visits, from the root down. */
     private static final int WARM_NODES = 2000;
     private static final int WARM_BUFFER = 64 * 1024;

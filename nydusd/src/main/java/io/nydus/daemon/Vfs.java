@@ -39,8 +39,6 @@ public final class Vfs {
     private static final int PSEUDO_SLOT = 255;
     private static final int COUNT_SHIFT = 40;
     private static final long INO_MASK = (1L << COUNT_SHIFT) - 1;
-    /** Node id bits below the slot: mount count and inode. */
-    private static final long SLOT_MASK = (1L << INO_SHIFT) - 1;
     /** Inode numbers are offset so that no image inode gets id 0 (invalid) or 1 (the root). */
     private static final long INO_OFFSET = 2;
 

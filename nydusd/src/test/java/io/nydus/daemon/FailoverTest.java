@@ -20,14 +20,16 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Failover through a supervisor, as upstream's snapshotter drives it: the daemon hands its FUSE device to the
  * supervisor ({@code sendfd}), dies with SIGKILL while a file is open and a read is pending, and a successor
  * started with {@code --upgrade} takes the same mount over ({@code takeover}, {@code start}). The pending read
  * completes with the right bytes, the open file keeps reading, the tree is intact; the test plays the supervisor.
+ * Both with the image on the command line and in a shared daemon, where it was mounted through the API at /img.
  */
 class FailoverTest {
     private static final int MIB = 1 << 20;
@@ -35,8 +37,9 @@ class FailoverTest {
     @TempDir
     Path dir;
 
-    @Test
-    void aSuccessorTakesOverTheMountWhileAFileIsOpen() throws Exception {
+    @ParameterizedTest(name = "shared daemon: {0}")
+    @ValueSource(booleans = {false, true})
+    void aSuccessorTakesOverTheMountWhileAFileIsOpen(boolean shared) throws Exception {
         Path src = Files.createDirectories(dir.resolve("src"));
         BuiltImageTest.populate(src);
         byte[] big = new byte[16 * MIB];
@@ -49,14 +52,22 @@ class FailoverTest {
         Files.writeString(cfg, BuiltImageTest.config(out.resolve("blobs")));
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
         Path supervisor = dir.resolve("supervisor.sock");
-        List<String> args = List.of("fuse", "--config", cfg.toString(), "--mountpoint", mnt.toString(),
-                "--bootstrap", boot.toString(), "--supervisor", supervisor.toString(), "--id", "failover");
+        List<String> args = new ArrayList<>(List.of("fuse", "--config", cfg.toString(), "--mountpoint",
+                mnt.toString(), "--supervisor", supervisor.toString(), "--id", "failover"));
+        if (!shared) {
+            args.addAll(List.of("--bootstrap", boot.toString()));
+        }
+        Path root = shared ? mnt.resolve("img") : mnt;
         int listening = UnixFdSocket.listen(supervisor);
         UnixFdSocket.Message held = null;
         try (NydusdProcess first = NydusdProcess.start(dir, with(args, "--apisock", dir.resolve("1.sock")))) {
             first.cleanUp(mnt);
             first.awaitState(dir.resolve("1.sock"), "RUNNING");
-            try (FileChannel ch = FileChannel.open(mnt.resolve("big.bin"))) {
+            if (shared) {
+                assertEquals(204, new UnixHttp(dir.resolve("1.sock")).send("POST", ApiServer.MOUNT + "?mountpoint=/img",
+                        BuiltImageTest.mountBody(boot, BuiltImageTest.config(out.resolve("blobs")))).status());
+            }
+            try (FileChannel ch = FileChannel.open(root.resolve("big.bin"))) {
                 assertArrayEquals(Arrays.copyOfRange(big, 0, MIB), read(ch, 0, MIB));
 
                 CompletableFuture<UnixFdSocket.Message> received = CompletableFuture.supplyAsync(() -> serveOnce(
@@ -101,7 +112,7 @@ class FailoverTest {
                             "the read left pending by the dead daemon");
                     assertArrayEquals(big, read(ch, 0, big.length), "the file opened before the takeover");
                     MountInfo.dropCaches();
-                    TreeManifest.assertSame(src, mnt, TreeManifest.Options.DEFAULT);
+                    TreeManifest.assertSame(src, root, TreeManifest.Options.DEFAULT);
                     assertEquals(0, second.awaitExitAfterTerm(), second.stderr());
                 }
             }
