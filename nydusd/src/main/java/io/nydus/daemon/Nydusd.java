@@ -75,11 +75,13 @@ public final class Nydusd implements Callable<Integer> {
     long rlimitNofile;
 
     @Option(names = "--supervisor", paramLabel = "SOCKET", scope = ScopeType.INHERIT,
-            description = "Supervisor socket for failover (requires --id).")
+            description = "Supervisor socket for failover (requires --id): PUT /api/v1/daemon/fuse/sendfd hands the "
+                    + "FUSE device to it, and a --upgrade successor gets it back.")
     String supervisor;
 
     @Option(names = "--upgrade", scope = ScopeType.INHERIT,
-            description = "Start in upgrade mode: stay in INIT until PUT /api/v1/daemon/fuse/takeover.")
+            description = "Start in upgrade mode: stay in INIT until PUT /api/v1/daemon/fuse/takeover, which serves "
+                    + "the mount the supervisor hands back (or mounts afresh).")
     boolean upgrade;
 
     @Mixin
@@ -117,8 +119,8 @@ public final class Nydusd implements Callable<Integer> {
         String failoverPolicy;
 
         @Option(names = {"--fuse-threads", "--thread-num"}, paramLabel = "N", defaultValue = "4",
-                description = "FUSE worker threads, 1 to 1024; 1 serves requests one at a time "
-                        + "(libfuse 2 runs up to 10 workers otherwise) (default: ${DEFAULT-VALUE}).")
+                description = "FUSE read workers, 1 to 1024; 1 reads file data on the request loop itself "
+                        + "(metadata requests are always answered there) (default: ${DEFAULT-VALUE}).")
         int threads;
 
         @Option(names = "--writable", description = "Mount read-write (not supported: RAFS is read-only).")
