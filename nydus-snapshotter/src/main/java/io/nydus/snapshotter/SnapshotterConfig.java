@@ -25,7 +25,10 @@ public final class SnapshotterConfig {
     /** How nydusd serves images: one process per image, one for all, or none at all. */
     public enum DaemonMode { DEDICATED, SHARED, NONE }
 
-    /** What happens when a nydusd dies: nothing, or a restart whose mounts come back. */
+    /**
+     * What happens when a nydusd dies: nothing; a restart with fresh mounts; or a successor that takes the same
+     * mount over from the snapshotter's supervisor socket (failover).
+     */
     public enum RecoverPolicy { NONE, RESTART, FAILOVER }
 
     public Path root = Path.of(DEFAULT_ROOT);
