@@ -163,6 +163,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
         NydusdProcess updated = d.with(d.record().withInstance(inst));
         daemons.put(SHARED_ID, updated);
         persist(updated.record());
+        supervise(updated); // the state a successor gets must list this image too
         Log.info("shared nydusd serves %s at %s", meta.name(), mp);
         return mp;
     }
@@ -196,8 +197,9 @@ public final class NydusFilesystem implements RemoteFilesystem {
     }
 
     /**
-     * Has a running daemon that reports to a supervisor hand its FUSE device over ({@code sendfd}), so that a
-     * successor can take its mount over should it die. Best effort: without it a dead daemon is restarted.
+     * Has a running daemon that reports to a supervisor hand its FUSE device and state over ({@code sendfd}), so
+     * that a successor can take its mount over should it die; again whenever its images change, so the state
+     * lists them. Best effort: without it a dead daemon is restarted.
      */
     private void supervise(NydusdProcess d) {
         int at = d.record().command().indexOf("--supervisor");
@@ -327,13 +329,13 @@ public final class NydusFilesystem implements RemoteFilesystem {
         NydusdProcess d = spawn(r, "restart");
         try {
             d.awaitRunning(settings.startTimeout());
-            supervise(d);
             if (r.shared()) {
                 for (NydusdRecord.RafsInstance i : r.instances()) {
                     d.client().mount(i.apiMountpoint(), i.bootstrap(), Files.readString(Path.of(i.configFile())));
                 }
                 d.awaitRunning(settings.startTimeout());
             }
+            supervise(d); // after the images are back: the state it hands over lists them
         } catch (IOException e) {
             d.stop(Duration.ofSeconds(2));
             throw unavailable("restart nydusd " + r.id(), e);
@@ -364,6 +366,7 @@ public final class NydusFilesystem implements RemoteFilesystem {
                         NydusdProcess updated = d.with(d.record().withoutInstance(metaId));
                         daemons.put(d.record().id(), updated);
                         persist(updated.record());
+                        supervise(updated);
                         deleteQuietly(Path.of(i.configFile()).getParent());
                     } else {
                         closeSupervisor(d.record().id());

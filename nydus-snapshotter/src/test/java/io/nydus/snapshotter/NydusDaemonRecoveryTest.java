@@ -68,7 +68,8 @@ class NydusDaemonRecoveryTest {
                 long pid = killAndAwaitSuccessor(bed);
                 long lines = Files.readAllLines(out.resolve("log")).size();
                 SnapshotterRestartTest.awaitLines(out.resolve("log"), lines + 10);
-                assertTrue(bed.snapshotter().log().contains("took over the mount"), bed.snapshotter().log());
+                String snapshotterLog = bed.snapshotter().awaitLog("took over the mount");
+                assertTrue(snapshotterLog.contains("took over the mount"), snapshotterLog);
 
                 // A restarted snapshotter supervises the daemons it adopts: the next death is taken over too.
                 bed.crashAndRestartSnapshotter();

@@ -2,6 +2,7 @@ package io.nydus.snapshotter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,13 +12,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code --daemon-mode shared} with the real nydusd: one daemon for every image, started with only a mountpoint and an
  * API socket; each image is mounted into it through {@code POST /api/v1/mount?mountpoint=/<snapshot id>} and appears
- * at {@code <root>/mnt/<snapshot id>}. When the daemon dies it is restarted and every image is mounted into it again;
+ * at {@code <root>/mnt/<snapshot id>}. When the daemon dies it is restarted and every image is mounted into it again
+ * ({@code recover_policy = "restart"}), or its successor takes the mount over with every image in it ("failover");
  * removing an image unmounts only that one.
  */
 class SharedDaemonTest {
@@ -26,9 +29,12 @@ class SharedDaemonTest {
     @TempDir
     Path dir;
 
-    @Test
-    void oneDaemonServesEveryImage() throws Exception {
-        try (TestBed bed = NydusImageEndToEndTest.bed(dir, "--daemon-mode", "shared")) {
+    @ParameterizedTest(name = "recover_policy {0}")
+    @ValueSource(strings = {"restart", "failover"})
+    void oneDaemonServesEveryImage(String recoverPolicy) throws Exception {
+        Path config = dir.resolve("config.toml");
+        Files.writeString(config, "[daemon]\nrecover_policy = \"" + recoverPolicy + "\"\n");
+        try (TestBed bed = NydusImageEndToEndTest.bed(dir, "--daemon-mode", "shared", "--config", config.toString())) {
             try {
                 NydusImage.Converted a = NydusImage.pushAndConvert(dir.resolve("a"), bed.registry, "test/a");
                 NydusImage.Converted b = NydusImage.pushAndConvert(dir.resolve("b"), bed.registry, "test/b");
@@ -40,8 +46,10 @@ class SharedDaemonTest {
                 List<Long> daemons = bed.nydusds();
                 assertEquals(1, daemons.size(), daemons.toString());
                 Path socket = bed.root.resolve("socket/shared/api.sock");
+                String supervised = recoverPolicy.equals("failover")
+                        ? " --supervisor " + bed.root.resolve("socket/shared/supervisor.sock") + " --id shared" : "";
                 assertEquals("fuse --mountpoint " + bed.root.resolve("mnt") + " --apisock " + socket
-                        + " --log-level info", TestBed.nydusdArguments(daemons.get(0)));
+                        + " --log-level info" + supervised, TestBed.nydusdArguments(daemons.get(0)));
                 List<String> ids = mountedImages(socket);
                 assertEquals(2, ids.size(), ids.toString());
                 assertEquals(ids, entries(bed.root.resolve("mnt")));
@@ -64,6 +72,11 @@ class SharedDaemonTest {
                 }
                 assertNotEquals(List.of(pid), bed.nydusds());
                 assertEquals(ids, mountedImages(socket), "both images mounted again");
+                if (recoverPolicy.equals("failover")) {
+                    // The successor lists the images before the snapshotter has finished the takeover.
+                    String log = bed.snapshotter().awaitLog("took over the mount");
+                    assertTrue(log.contains("took over the mount"), log);
+                }
                 assertEquals("test/a\n", bed.run(a.ref(), "a2", "cat /etc/served-by"));
                 assertEquals("test/b\n", bed.run(b.ref(), "b2", "cat /etc/served-by"));
 

@@ -64,6 +64,15 @@ final class SnapshotterServer implements AutoCloseable {
         return Files.readString(log);
     }
 
+    /** Waits up to 30 s for {@code text} in the log; the log, whether or not it came. */
+    String awaitLog(String text) throws IOException, InterruptedException {
+        long until = System.nanoTime() + 30_000_000_000L;
+        while (!log().contains(text) && System.nanoTime() < until) {
+            Thread.sleep(100);
+        }
+        return log();
+    }
+
     /** SIGKILL: no shutdown hook runs, as when the node's snapshotter crashes. */
     void kill() throws InterruptedException {
         process.destroyForcibly();
