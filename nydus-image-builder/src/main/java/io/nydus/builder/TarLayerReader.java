@@ -3,13 +3,11 @@ package io.nydus.builder;
 import io.nydus.rafs.FileMode;
 import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.attribute.FileTime;
 import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Reads an OCI layer (tar, tar.gz or tar.zst, detected from the magic bytes) once, as a stream: entries go into a
@@ -56,32 +54,6 @@ final class TarLayerReader {
             long s = super.skip(n);
             count += s;
             return s;
-        }
-    }
-
-    /** commons-compress decodes PAX values as UTF-8 text; this keeps their raw bytes for binary xattr values. */
-    private static final class RawPaxTarStream extends TarArchiveInputStream {
-        private final ByteArrayOutputStream pax = new ByteArrayOutputStream();
-
-        RawPaxTarStream(InputStream in) {
-            super(in, "UTF-8");
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            TarArchiveEntry cur = getCurrentEntry();
-            if (n > 0 && cur != null && cur.isPaxHeader()) {
-                pax.write(b, off, n);
-            }
-            return n;
-        }
-
-        /** The raw local PAX header read before the current entry, then forgotten. */
-        byte[] takePax() {
-            byte[] b = pax.toByteArray();
-            pax.reset();
-            return b;
         }
     }
 

@@ -1,8 +1,8 @@
 package io.nydus.nydusify;
 
+import io.nydus.builder.RawPaxTarStream;
 import io.nydus.rafs.FileMode;
 import io.nydus.rafs.Xattrs;
-import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * The filesystem an OCI image describes, computed from its layer tars alone: the oracle {@code check} compares a
@@ -68,7 +67,7 @@ public final class SourceTree {
         PaddedStream padded = new PaddedStream(tarStream);
         List<Object[]> layer = new ArrayList<>(); // {path, Node or null (whiteout/opaque marker), kind, linkTarget}
         // Not closed: the caller drains the stream to verify the layer digest.
-        RawPaxTar tar = new RawPaxTar(padded);
+        RawPaxTarStream tar = new RawPaxTarStream(padded);
         {
             TarArchiveEntry e;
             while (true) {
@@ -352,31 +351,6 @@ public final class SourceTree {
             i = end;
         }
         return out;
-    }
-
-    /** commons-compress decodes PAX values as UTF-8 text; this keeps the raw bytes of each local PAX header. */
-    private static final class RawPaxTar extends TarArchiveInputStream {
-        private final ByteArrayOutputStream pax = new ByteArrayOutputStream();
-
-        RawPaxTar(InputStream in) {
-            super(in, "UTF-8");
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            TarArchiveEntry cur = getCurrentEntry();
-            if (n > 0 && cur != null && cur.isPaxHeader()) {
-                pax.write(b, off, n);
-            }
-            return n;
-        }
-
-        byte[] takePax() {
-            byte[] b = pax.toByteArray();
-            pax.reset();
-            return b;
-        }
     }
 
     /**

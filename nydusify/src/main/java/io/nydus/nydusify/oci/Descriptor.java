@@ -1,10 +1,7 @@
 package io.nydus.nydusify.oci;
 
-import com.fasterxml.jackson.annotation.JsonAnyGetter;
-import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +9,7 @@ import java.util.Map;
 /** An OCI content descriptor; fields this project does not know are kept as read. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"mediaType", "digest", "size", "urls", "annotations", "data", "platform", "artifactType"})
-public final class Descriptor {
+public final class Descriptor extends OpenJsonObject {
     public String mediaType;
     public String digest;
     public long size;
@@ -20,7 +17,6 @@ public final class Descriptor {
     public Map<String, String> annotations;
     public Platform platform;
     public String artifactType;
-    private final Map<String, JsonNode> other = new LinkedHashMap<>();
 
     public Descriptor() {
     }
@@ -50,7 +46,7 @@ public final class Descriptor {
         d.annotations = annotations == null ? null : new LinkedHashMap<>(annotations);
         d.platform = platform == null ? null : platform.copy();
         d.artifactType = artifactType;
-        d.other.putAll(other);
+        d.copyOtherFrom(this);
         return d;
     }
 
@@ -59,15 +55,6 @@ public final class Descriptor {
         return Digests.hex(digest);
     }
 
-    @JsonAnySetter
-    void set(String name, JsonNode value) {
-        other.put(name, value);
-    }
-
-    @JsonAnyGetter
-    Map<String, JsonNode> other() {
-        return other;
-    }
 
     @Override
     public String toString() {

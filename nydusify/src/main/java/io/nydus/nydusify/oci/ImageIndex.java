@@ -1,27 +1,22 @@
 package io.nydus.nydusify.oci;
 
-import com.fasterxml.jackson.annotation.JsonAnyGetter;
-import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /** An OCI image index or Docker manifest list (same shape); unknown fields are kept. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"schemaVersion", "mediaType", "artifactType", "manifests", "subject", "annotations"})
-public final class ImageIndex {
+public final class ImageIndex extends OpenJsonObject {
     public int schemaVersion = 2;
     public String mediaType;
     public String artifactType;
     public List<Descriptor> manifests = new ArrayList<>();
     public Descriptor subject;
     public Map<String, String> annotations;
-    private final Map<String, JsonNode> other = new LinkedHashMap<>();
 
     public static ImageIndex parse(byte[] bytes, String what) throws IOException {
         ImageIndex i = Json.parse(bytes, ImageIndex.class, what);
@@ -33,15 +28,5 @@ public final class ImageIndex {
 
     public byte[] bytes() {
         return Json.bytes(this);
-    }
-
-    @JsonAnySetter
-    void set(String name, JsonNode value) {
-        other.put(name, value);
-    }
-
-    @JsonAnyGetter
-    Map<String, JsonNode> other() {
-        return other;
     }
 }

@@ -1,21 +1,17 @@
 package io.nydus.nydusify.oci;
 
-import com.fasterxml.jackson.annotation.JsonAnyGetter;
-import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /** An OCI image manifest or Docker schema 2 manifest (same shape); unknown fields are kept. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"schemaVersion", "mediaType", "artifactType", "config", "layers", "subject", "annotations"})
-public final class ImageManifest {
+public final class ImageManifest extends OpenJsonObject {
     public int schemaVersion = 2;
     public String mediaType;
     public String artifactType;
@@ -23,7 +19,6 @@ public final class ImageManifest {
     public List<Descriptor> layers = new ArrayList<>();
     public Descriptor subject;
     public Map<String, String> annotations;
-    private final Map<String, JsonNode> other = new LinkedHashMap<>();
 
     public static ImageManifest parse(byte[] bytes, String what) throws IOException {
         ImageManifest m = Json.parse(bytes, ImageManifest.class, what);
@@ -50,15 +45,5 @@ public final class ImageManifest {
 
     public byte[] bytes() {
         return Json.bytes(this);
-    }
-
-    @JsonAnySetter
-    void set(String name, JsonNode value) {
-        other.put(name, value);
-    }
-
-    @JsonAnyGetter
-    Map<String, JsonNode> other() {
-        return other;
     }
 }

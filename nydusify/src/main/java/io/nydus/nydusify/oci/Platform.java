@@ -1,21 +1,16 @@
 package io.nydus.nydusify.oci;
 
-import com.fasterxml.jackson.annotation.JsonAnyGetter;
-import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /** The {@code platform} of an index entry: os/arch[/variant], with unknown fields kept. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"architecture", "os", "os.version", "os.features", "variant"})
-public final class Platform {
+public final class Platform extends OpenJsonObject {
     public String architecture;
     public String os;
     @JsonProperty("os.version")
@@ -23,7 +18,6 @@ public final class Platform {
     @JsonProperty("os.features")
     public List<String> osFeatures;
     public String variant;
-    private final Map<String, JsonNode> other = new LinkedHashMap<>();
 
     public Platform() {
     }
@@ -59,19 +53,10 @@ public final class Platform {
         Platform p = new Platform(os, architecture, variant);
         p.osVersion = osVersion;
         p.osFeatures = osFeatures == null ? null : new ArrayList<>(osFeatures);
-        p.other.putAll(other);
+        p.copyOtherFrom(this);
         return p;
     }
 
-    @JsonAnySetter
-    void set(String name, JsonNode value) {
-        other.put(name, value);
-    }
-
-    @JsonAnyGetter
-    Map<String, JsonNode> other() {
-        return other;
-    }
 
     @Override
     public String toString() {
