@@ -214,8 +214,9 @@ public final class NydusFilesystem implements RemoteFilesystem {
                 s = Supervisor.open(Path.of(d.record().command().get(at + 1)));
                 supervisors.put(id, s);
             }
+            long before = s.received();
             NydusdClient.Response r = d.client().request("PUT", "/api/v1/daemon/fuse/sendfd", null);
-            if (!r.ok() || !s.awaitHeld(settings.startTimeout())) {
+            if (!r.ok() || !s.awaitReceived(before, settings.startTimeout())) {
                 Log.warn("nydusd %s did not hand its FUSE device over (HTTP %d %s)", id, r.status(), r.body());
             }
         } catch (IOException e) {

@@ -18,6 +18,7 @@ final class Supervisor implements Closeable {
     private final int listening;
     private final Thread acceptor;
     private UnixFdSocket.Message held;
+    private long received;
     private boolean giving;
     private volatile boolean closed;
 
@@ -37,21 +38,25 @@ final class Supervisor implements Closeable {
         return s;
     }
 
-    Path socket() {
-        return socket;
+    /** How many messages the daemon has sent so far. */
+    synchronized long received() {
+        return received;
     }
 
-    /** Waits until a daemon has sent its device (after {@code sendfd}); false on timeout. */
-    synchronized boolean awaitHeld(Duration timeout) throws InterruptedException {
+    /**
+     * Waits until the daemon has sent a message after the first {@code before} (a {@code sendfd} just asked
+     * for); false on timeout.
+     */
+    synchronized boolean awaitReceived(long before, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (held == null && !closed) {
+        while (received <= before && !closed) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
             }
             wait(Math.max(1, left / 1_000_000));
         }
-        return held != null;
+        return received > before;
     }
 
     synchronized boolean holds() {
@@ -61,19 +66,6 @@ final class Supervisor implements Closeable {
     /** The next connection gets what is held (the successor's {@code takeover}) instead of sending. */
     synchronized void giveNext() {
         giving = true;
-    }
-
-    /** Waits until what was held has been given; false on timeout. */
-    synchronized boolean awaitGiven(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (giving && !closed) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                return false;
-            }
-            wait(Math.max(1, left / 1_000_000));
-        }
-        return !giving;
     }
 
     private void serve() {
@@ -106,7 +98,6 @@ final class Supervisor implements Closeable {
             UnixFdSocket.send(c, give.data(), give.fd());
             synchronized (this) {
                 giving = false;
-                notifyAll();
             }
             return;
         }
@@ -119,6 +110,7 @@ final class Supervisor implements Closeable {
                 UnixFdSocket.close(held.fd());
             }
             held = m;
+            received++;
             notifyAll();
         }
     }

@@ -179,14 +179,19 @@ public final class Daemon {
         session = FuseSession.mount(settings.mountpoint(), fs, fuseOptions(), settings.threads(), MAX_READ);
         FuseSession s = session;
         s.setReadAheadKib(readAheadKib(initial));
+        exitWhenUnmounted(s);
+        NydusdLog.info("serving %s on %s", initial == null ? "no image yet" : initial.bootstrap(), s.mountpoint());
+        afterMount(fs, initial);
+    }
+
+    /** The daemon's own mount going away (an external unmount, an abort) ends the daemon. */
+    private void exitWhenUnmounted(FuseSession s) {
         s.onEnd(() -> {
             if (!stopping) {
                 NydusdLog.info("%s was unmounted; exiting", s.mountpoint());
                 requestExit(0);
             }
         });
-        NydusdLog.info("serving %s on %s", initial == null ? "no image yet" : initial.bootstrap(), s.mountpoint());
-        afterMount(fs, initial);
     }
 
     private static void afterMount(RafsFuse fs, RafsImage image) {
@@ -484,14 +489,8 @@ public final class Daemon {
             session = FuseSession.adopt(settings.mountpoint(), fs, m.fd(), st.path("no_opendir").asBoolean(),
                     settings.threads(), st.path("max_read").asInt(MAX_READ));
             serving = true;
-            FuseSession s = session;
-            s.onEnd(() -> {
-                if (!stopping) {
-                    NydusdLog.info("%s was unmounted; exiting", s.mountpoint());
-                    requestExit(0);
-                }
-            });
-            NydusdLog.info("took over %s from the supervisor %s", s.mountpoint(), settings.supervisor());
+            exitWhenUnmounted(session);
+            NydusdLog.info("took over %s from the supervisor %s", session.mountpoint(), settings.supervisor());
             afterMount(fs, initial);
         } finally {
             if (!serving) {
