@@ -1,5 +1,6 @@
 package io.nydus.snapshotter;
 
+import io.nydus.blobcache.registry.HttpSelectorThreads;
 import io.nydus.snapshotter.pull.PullCommand;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -81,7 +82,9 @@ public final class Main implements Callable<Integer> {
     boolean help;
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(args);
+        HttpSelectorThreads.stop();
+        System.exit(code);
     }
 
     static int run(String... args) {

@@ -1,5 +1,6 @@
 package io.nydus.daemon;
 
+import io.nydus.blobcache.registry.HttpSelectorThreads;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -352,6 +353,8 @@ public final class Nydusd implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code = execute(args);
+        HttpSelectorThreads.stop();
+        System.exit(code);
     }
 }

@@ -1,6 +1,7 @@
 package io.nydus.nydusify.cli;
 
 import java.io.PrintWriter;
+import io.nydus.blobcache.registry.HttpSelectorThreads;
 import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -26,6 +27,7 @@ public final class Nydusify implements Runnable {
     public static void main(String[] args) {
         int code = run(args);
         io.nydus.nydusify.Timing.mark("exit");
+        HttpSelectorThreads.stop();
         System.exit(code);
     }
 
