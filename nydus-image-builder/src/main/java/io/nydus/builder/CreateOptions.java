@@ -29,6 +29,11 @@ public final class CreateOptions {
     public int chunkSize = DEFAULT_CHUNK_SIZE;
     public Path bootstrap;
     public Path blob;
+    /**
+     * Receives every byte of the new blob as it is written, in order (nydusify sends them to the registry while the
+     * build runs); the caller closes it. Null = none.
+     */
+    public java.io.OutputStream blobCopy;
     public Path blobDir;
     public boolean blobInlineMeta;
     public boolean blobToc;

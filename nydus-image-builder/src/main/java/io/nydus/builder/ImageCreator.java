@@ -9,6 +9,7 @@ import io.nydus.rafs.tree.Tree;
 import io.nydus.rafs.tree.TreeEntry;
 import io.nydus.rafs.tree.TreeInode;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -72,7 +73,9 @@ public final class ImageCreator {
         Path blobTarget = o.blob != null ? o.blob : o.blobDir.resolve("blob.tmp-name");
         try (OutputFile blobOut = OutputFile.create(blobTarget)) {
             boolean v6 = o.fsVersion == RafsVersion.V6;
-            BlobWriter writer = new BlobWriter(blobOut.stream(), NEW_BLOB, o.compressor, o.digester, o.chunkSize, v6,
+            OutputStream blobStream = o.blobCopy == null ? blobOut.stream()
+                    : new CopyingStream(blobOut.stream(), o.blobCopy);
+            BlobWriter writer = new BlobWriter(blobStream, NEW_BLOB, o.compressor, o.digester, o.chunkSize, v6,
                     o.alignedChunk);
             TreeBuilder tb = new TreeBuilder();
             long[] deduped = new long[2];
@@ -198,6 +201,28 @@ public final class ImageCreator {
         try (OutputFile out = OutputFile.create(path)) {
             out.stream().write(data);
             out.commit();
+        }
+    }
+
+    /** Writes to {@code out} and hands the same bytes to {@code copy} ({@link CreateOptions#blobCopy}). */
+    private static final class CopyingStream extends FilterOutputStream {
+        private final OutputStream copy;
+
+        CopyingStream(OutputStream out, OutputStream copy) {
+            super(out);
+            this.copy = copy;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            copy.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            copy.write(b, off, len);
         }
     }
 }

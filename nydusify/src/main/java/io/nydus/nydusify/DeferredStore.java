@@ -3,12 +3,15 @@ package io.nydus.nydusify;
 import io.nydus.blobcache.BlobBackend;
 import io.nydus.blobcache.registry.BlobSource;
 import io.nydus.blobcache.registry.Manifest;
+import io.nydus.blobcache.registry.StreamedUpload;
 import io.nydus.nydusify.oci.Descriptor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
 
 /** A store opened on a background thread; calls wait for it. Its opening error is reported at the first call. */
 final class DeferredStore implements ImageStore {
@@ -80,6 +83,11 @@ final class DeferredStore implements ImageStore {
     @Override
     public PushOutcome pushBlob(Descriptor blob, BlobSource source, ImageStore from) throws IOException {
         return get().pushBlob(blob, source, from);
+    }
+
+    @Override
+    public StreamedUpload startStreamedUpload(Flow.Publisher<ByteBuffer> body) throws IOException {
+        return get().startStreamedUpload(body);
     }
 
     @Override

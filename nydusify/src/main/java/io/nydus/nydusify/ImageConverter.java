@@ -222,11 +222,31 @@ public final class ImageConverter {
             List<Future<ConvertedLayer>> futures = new ArrayList<>();
             for (Descriptor l : man.layers) {
                 futures.add(converted.computeIfAbsent(l.digest, k -> pool.submit(() -> {
-                    ConvertedLayer c = layers.convert(source, l, name, dictBoots);
-                    pushes.computeIfAbsent(c.blob().digest, d -> pushPool.submit(() -> {
-                        pusher.pushBlob(c.blob(), BlobSource.ofFile(c.blobFile()), null);
-                        return c;
-                    }));
+                    // The blob goes to a registry target while it is built; committed once its digest is known.
+                    StreamedBlob streamed = pusher.startStreamedBlob();
+                    ConvertedLayer c;
+                    try {
+                        c = layers.convert(source, l, name, dictBoots, streamed == null ? null : streamed.pipe());
+                    } catch (IOException | RuntimeException e) {
+                        if (streamed != null) {
+                            streamed.abandon(e);
+                        }
+                        throw e;
+                    }
+                    boolean[] pushedHere = {false};
+                    pushes.computeIfAbsent(c.blob().digest, d -> {
+                        pushedHere[0] = true;
+                        if (streamed != null) {
+                            streamed.pipe().close(); // the body ends now; the merge runs while it is sent
+                        }
+                        return pushPool.submit(() -> {
+                            pusher.pushStreamedBlob(c.blob(), BlobSource.ofFile(c.blobFile()), streamed);
+                            return c;
+                        });
+                    });
+                    if (!pushedHere[0] && streamed != null) {
+                        streamed.abandon(new IOException("the same blob is pushed for another layer"));
+                    }
                     return c;
                 })));
             }

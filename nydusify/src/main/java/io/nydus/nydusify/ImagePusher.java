@@ -2,18 +2,22 @@ package io.nydus.nydusify;
 
 import io.nydus.blobcache.registry.BlobSource;
 import io.nydus.blobcache.registry.RegistryException;
+import io.nydus.blobcache.registry.StreamedUpload;
 import io.nydus.nydusify.oci.Descriptor;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Writes blobs and manifests to a target store with nydusify's retry policy ({@code --push-retry-count},
- * {@code --push-retry-delay}). Every step is idempotent: a blob the target already has is not sent again, so a
- * retried or repeated push only sends what is missing. The tag is written last, by {@link #tag}.
+ * {@code --push-retry-delay}). Every step is idempotent: a blob the target already has is not stored again, so a
+ * retried or repeated push only adds what is missing. (A layer blob streamed to a registry while it was built has
+ * been sent by then; it is committed only when the target lacks it.) The tag is written last, by {@link #tag}.
  */
 public final class ImagePusher {
+    private static final System.Logger LOG = System.getLogger(ImagePusher.class.getName());
     private final ImageStore target;
     private final int retries;
     private final Duration delay;
@@ -43,6 +47,63 @@ public final class ImagePusher {
                 uploadedBytes.addAndGet(blob.size);
             }
         });
+    }
+
+    /**
+     * Starts sending a blob to the target while it is built, where the target takes blobs that way (a registry);
+     * null otherwise, or when the upload could not start: the blob is then pushed whole once built.
+     */
+    StreamedBlob startStreamedBlob() {
+        UploadPipe pipe = new UploadPipe();
+        try {
+            StreamedUpload upload = target.startStreamedUpload(pipe.publisher());
+            if (upload == null) {
+                pipe.abandon(new IOException("not streamed"));
+                return null;
+            }
+            upload.sent().whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    pipe.abandon(failure);
+                }
+            });
+            return new StreamedBlob(pipe, upload);
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "cannot start a streamed upload ({0}); blobs are pushed once built", e.getMessage());
+            pipe.abandon(e);
+            return null;
+        }
+    }
+
+    /**
+     * Like {@link #pushBlob(Descriptor, BlobSource, ImageStore)} for a blob that was streamed while it was built:
+     * commits the streamed bytes, and pushes {@code source} instead when streaming failed.
+     */
+    public void pushStreamedBlob(Descriptor blob, BlobSource source, StreamedBlob streamed) throws IOException {
+        if (streamed == null || !commitStreamed(blob, streamed)) {
+            pushBlob(blob, source, null);
+        }
+    }
+
+    private boolean commitStreamed(Descriptor blob, StreamedBlob streamed) {
+        streamed.pipe().close();
+        try {
+            if (!streamed.pipe().intact()) {
+                throw new IOException("the streamed upload broke off");
+            }
+            if (target.hasBlob(blob.digest)) {
+                streamed.upload().cancel();
+                existingBlobs.incrementAndGet();
+                return true;
+            }
+            streamed.upload().finish(blob.digest);
+            uploadedBlobs.incrementAndGet();
+            uploadedBytes.addAndGet(blob.size);
+            return true;
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "streamed upload of {0} failed ({1}); pushing it whole", blob.digest, e.getMessage());
+            streamed.upload().cancel();
+            return false;
+        }
     }
 
     public void pushManifest(String mediaType, byte[] bytes) throws IOException {

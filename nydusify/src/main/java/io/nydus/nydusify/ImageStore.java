@@ -3,10 +3,13 @@ package io.nydus.nydusify;
 import io.nydus.blobcache.BlobBackend;
 import io.nydus.blobcache.registry.BlobSource;
 import io.nydus.blobcache.registry.Manifest;
+import io.nydus.blobcache.registry.StreamedUpload;
 import io.nydus.nydusify.oci.Descriptor;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.concurrent.Flow;
 
 /**
  * Where images are read from and written to: a registry repository or an OCI image layout. Blobs and manifests are
@@ -36,6 +39,14 @@ public interface ImageStore extends Closeable {
      * uploaded, where the registry allows.
      */
     PushOutcome pushBlob(Descriptor blob, BlobSource source, ImageStore from) throws IOException;
+
+    /**
+     * Starts storing a blob while it is produced, from {@code body}; null when this store takes blobs whole. The
+     * blob's digest is named at the end ({@link StreamedUpload#finish}).
+     */
+    default StreamedUpload startStreamedUpload(Flow.Publisher<ByteBuffer> body) throws IOException {
+        return null;
+    }
 
     /** Stores a manifest or index under its digest only (no tag). */
     void pushManifest(String mediaType, byte[] bytes) throws IOException;

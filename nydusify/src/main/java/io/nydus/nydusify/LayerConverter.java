@@ -14,6 +14,7 @@ import io.nydus.rafs.blob.BlobReader;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,9 +40,10 @@ public final class LayerConverter {
     /**
      * @param image      names the image in messages
      * @param chunkDicts bootstraps whose chunks the new blob may reuse instead of storing again
+     * @param blobCopy   receives the blob's bytes as they are written (an upload running meanwhile), or null
      */
-    public ConvertedLayer convert(ImageStore source, Descriptor layer, String image, List<Path> chunkDicts)
-            throws IOException {
+    public ConvertedLayer convert(ImageStore source, Descriptor layer, String image, List<Path> chunkDicts,
+            OutputStream blobCopy) throws IOException {
         String what = "layer " + layer.digest + " of " + image;
         if (!MediaTypes.isTarLayer(layer.mediaType)) {
             throw new NydusifyException(what + ": unsupported media type " + layer.mediaType);
@@ -66,6 +68,7 @@ public final class LayerConverter {
                 o.compressor = options.compressor;
                 o.chunkSize = options.chunkSize;
                 o.blob = blobFile;
+                o.blobCopy = blobCopy;
                 o.bootstrap = bootstrap;
                 o.blobInlineMeta = true;
                 o.blobToc = options.fsVersion == RafsVersion.V6;

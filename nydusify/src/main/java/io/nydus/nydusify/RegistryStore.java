@@ -5,10 +5,13 @@ import io.nydus.blobcache.backend.RegistryBackend;
 import io.nydus.blobcache.registry.BlobSource;
 import io.nydus.blobcache.registry.Manifest;
 import io.nydus.blobcache.registry.RegistryClient;
+import io.nydus.blobcache.registry.StreamedUpload;
 import io.nydus.nydusify.oci.Descriptor;
 import io.nydus.nydusify.oci.Digests;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.concurrent.Flow;
 
 /** A repository of an OCI distribution registry, through the project's one registry client. */
 public final class RegistryStore implements ImageStore {
@@ -52,6 +55,11 @@ public final class RegistryStore implements ImageStore {
         String mountFrom = from instanceof RegistryStore r && r.host.equals(host) && !r.repo.equals(repo)
                 ? r.repo : null;
         return client.pushBlob(repo, blob.digest, source, mountFrom) ? PushOutcome.MOUNTED : PushOutcome.UPLOADED;
+    }
+
+    @Override
+    public StreamedUpload startStreamedUpload(Flow.Publisher<ByteBuffer> body) throws IOException {
+        return client.startStreamedUpload(repo, body);
     }
 
     @Override

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.nydus.nydusify.oci.Json;
 import io.nydus.nydusify.oci.MediaTypes;
+import io.nydus.testdata.registry.FaultProxy;
 import io.nydus.testdata.registry.RegistryServer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -60,6 +61,37 @@ class ConvertRegistryTest {
         }
         cmd.add("docker://" + ref);
         return Json.MAPPER.readTree(TestImages.run(cmd.toArray(String[]::new)));
+    }
+
+    @Test
+    void layerBlobsStreamToTheRegistryWhileTheyAreBuiltAndArePushedWholeWhenThatFails() throws IOException {
+        String src = at("src/busybox:v1");
+        try (FaultProxy proxy = FaultProxy.start(reg.host())) {
+            // 4 layers, each blob sent with one PATCH during its build and committed by a PUT without a body
+            ok("convert", "--source", src, "--target", proxy.host() + "/streamed/busybox:v1", "--plain-http");
+            List<FaultProxy.Request> patches = proxy.seen().stream().filter(r -> r.method().equals("PATCH")).toList();
+            assertEquals(4, patches.size(), proxy.seen().toString());
+            assertTrue(patches.stream().allMatch(r -> "chunked".equals(r.header("Transfer-Encoding"))), patches.toString());
+            assertEquals(2, wholeUploads(proxy, 0), proxy.seen().toString()); // the bootstrap layer and the config
+            assertTrue(ok("check", "--source", src, "--target", at("streamed/busybox:v1"), "--plain-http").out()
+                    .contains("check passed"));
+
+            // every streamed upload fails: the blobs are pushed from their files, and the image is the same
+            proxy.clearFaults().onlyFor(r -> r.method().equals("PATCH")).randomFaults(1.0, 3, FaultProxy.Fault.STATUS_500);
+            int before = proxy.seen().size();
+            ok("convert", "--source", src, "--target", proxy.host() + "/fallback/busybox:v1", "--plain-http");
+            assertEquals(4, proxy.injected(FaultProxy.Fault.STATUS_500));
+            assertEquals(4 + 2, wholeUploads(proxy, before), proxy.seen().subList(before, proxy.seen().size()).toString());
+            assertTrue(ok("check", "--source", src, "--target", at("fallback/busybox:v1"), "--plain-http").out()
+                    .contains("check passed"));
+        }
+    }
+
+    /** Uploads sent in one PUT with their bytes, from the {@code from}th request the proxy saw on. */
+    private static long wholeUploads(FaultProxy proxy, int from) {
+        List<FaultProxy.Request> seen = proxy.seen();
+        return seen.subList(from, seen.size()).stream().filter(r -> r.method().equals("PUT")
+                && r.target().contains("/blobs/uploads/") && !"0".equals(r.header("Content-Length"))).count();
     }
 
     @Test

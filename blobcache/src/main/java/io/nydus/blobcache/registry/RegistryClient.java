@@ -31,6 +31,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntPredicate;
 import java.util.regex.Pattern;
@@ -335,7 +336,7 @@ public final class RegistryClient implements AutoCloseable {
             }
             location = uploadLocation(r, describeBlob(repo, digest, " upload"));
         } else {
-            location = startUpload(repo, digest);
+            location = startUpload(repo, describeBlob(repo, digest, " upload start"));
         }
         for (int attempt = 0;; attempt++) {
             try {
@@ -348,7 +349,7 @@ public final class RegistryClient implements AutoCloseable {
                 }
                 LOG.log(Level.DEBUG, "upload of {0} failed, starting again: {1}", digest, e.getMessage());
                 backoff.pause(attempt, null);
-                location = startUpload(repo, digest);
+                location = startUpload(repo, describeBlob(repo, digest, " upload start"));
             }
         }
     }
@@ -362,17 +363,67 @@ public final class RegistryClient implements AutoCloseable {
         if (r.status == 201) {
             return true;
         }
-        URI location = uploadLocation(r, describeBlob(repo, digest, " upload"));
-        Call cancel = new Call("DELETE", describeBlob(repo, digest, " upload cancel"), pushScopes(repo));
+        cancelUpload(repo, uploadLocation(r, describeBlob(repo, digest, " upload")));
+        return false;
+    }
+
+    /**
+     * Starts an upload whose bytes are sent while they are produced: {@code POST} opens the session, then one
+     * {@code PATCH} streams {@code body} (chunked: its length is not known yet) until the publisher completes.
+     * {@link StreamedUpload#finish} names the digest once every byte is sent. Nothing of it is retried, since the
+     * bytes are gone once sent: when a streamed upload fails, the caller pushes the blob whole.
+     */
+    public StreamedUpload startStreamedUpload(String repo, Flow.Publisher<ByteBuffer> body) throws IOException {
+        String what = "registry " + host() + " repo " + repo + " streamed blob upload";
+        URI location = startUpload(repo, what + " start");
+        Call c = new Call("PATCH", what, pushScopes(repo));
+        c.absolute = location;
+        c.retries = 0;
+        c.headers.put("Content-Type", "application/octet-stream");
+        AtomicBoolean sent = new AtomicBoolean();
+        c.body = () -> {
+            if (sent.getAndSet(true)) {
+                throw new UncheckedIOException(new IOException(c.what + ": the bytes cannot be sent twice"));
+            }
+            return HttpRequest.BodyPublishers.fromPublisher(body);
+        };
+        c.defaultCode = "BLOB_UPLOAD_INVALID";
+        CompletableFuture<URI> patched = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                patched.complete(uploadLocation(execute(c), c.what));
+            } catch (IOException | RuntimeException e) {
+                patched.completeExceptionally(e);
+            }
+        }, "blob-upload");
+        t.setDaemon(true);
+        t.start();
+        return new StreamedUpload(this, repo, location, patched);
+    }
+
+    /** {@code PUT <location>&digest=…} without a body: the bytes already sent become the blob. */
+    void commitUpload(String repo, String digest, URI location) throws IOException {
+        Call c = new Call("PUT", describeBlob(repo, digest, " upload commit"), pushScopes(repo));
+        c.absolute = withDigest(location, digest);
+        c.retries = 0;
+        c.body = HttpRequest.BodyPublishers::noBody;
+        c.defaultCode = "BLOB_UPLOAD_INVALID";
+        Reply r = execute(c);
+        if (r.status != 201) {
+            throw RegistryException.of(c.what, r.status, r.bytes());
+        }
+    }
+
+    /** Deletes an upload session (best effort: an abandoned one expires on its own). */
+    void cancelUpload(String repo, URI location) {
+        Call cancel = new Call("DELETE", "registry " + host() + " repo " + repo + " upload cancel", pushScopes(repo));
         cancel.absolute = location;
         cancel.accept = st -> true;
         try {
             execute(cancel);
         } catch (IOException e) {
-            // an abandoned upload session expires on its own
             LOG.log(Level.DEBUG, "cancelling upload {0}: {1}", location, e.getMessage());
         }
-        return false;
     }
 
     private Reply mount(String repo, String digest, String fromRepo) throws IOException {
@@ -386,8 +437,8 @@ public final class RegistryClient implements AutoCloseable {
         return execute(c);
     }
 
-    private URI startUpload(String repo, String digest) throws IOException {
-        Call c = new Call("POST", describeBlob(repo, digest, " upload start"), pushScopes(repo));
+    private URI startUpload(String repo, String what) throws IOException {
+        Call c = new Call("POST", what, pushScopes(repo));
         c.path = checkRepo(repo) + "/blobs/uploads/";
         c.body = HttpRequest.BodyPublishers::noBody;
         return uploadLocation(execute(c), c.what);
@@ -406,10 +457,8 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     private void putUpload(String repo, String digest, BlobSource source, URI location) throws IOException {
-        String q = location.getRawQuery();
-        URI put = URI.create(location.toString() + (q == null || q.isEmpty() ? "?" : "&") + "digest=" + enc(digest));
         Call c = new Call("PUT", describeBlob(repo, digest, " upload"), pushScopes(repo));
-        c.absolute = put;
+        c.absolute = withDigest(location, digest);
         c.retries = 0; // a half-sent upload session cannot be reused; pushBlob starts a new one
         c.headers.put("Content-Type", "application/octet-stream");
         c.body = () -> HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
@@ -424,6 +473,11 @@ public final class RegistryClient implements AutoCloseable {
         if (r.status != 201) {
             throw RegistryException.of(c.what, r.status, r.bytes());
         }
+    }
+
+    private static URI withDigest(URI location, String digest) {
+        String q = location.getRawQuery();
+        return URI.create(location.toString() + (q == null || q.isEmpty() ? "?" : "&") + "digest=" + enc(digest));
     }
 
     /**

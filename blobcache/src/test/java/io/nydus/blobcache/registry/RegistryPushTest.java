@@ -13,11 +13,13 @@ import io.nydus.testdata.registry.RegistryServer;
 import io.nydus.testdata.registry.TokenServer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.SubmissionPublisher;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -167,6 +169,48 @@ class RegistryPushTest {
                     () -> c.pushBlob("rel/app", TestBlobs.digest(new byte[] {1}), BlobSource.ofBytes(new byte[] {2})));
             assertEquals(400, e.status());
             assertEquals("DIGEST_INVALID", e.errorCode());
+        }
+    }
+
+    @Test
+    void aBlobStreamedWhileItIsProducedIsCommittedUnderItsDigest() throws Exception {
+        try (RegistryServer r = RegistryServer.withRelativeUrls(work);
+                FaultProxy front = FaultProxy.start(r.host());
+                RegistryClient c = new RegistryClient(RegistrySettings.builder(front.host()).scheme("http").build())) {
+            byte[] blob = TestBlobs.random(3_000_000, 62);
+            String d = TestBlobs.digest(blob);
+            // produced in uneven pieces, the last ones after the upload has started
+            SubmissionPublisher<ByteBuffer> body = new SubmissionPublisher<>();
+            StreamedUpload u = c.startStreamedUpload("stream/app", body);
+            for (int off = 0, n = 1; off < blob.length; off += n, n = Math.min(blob.length - off, n * 3 + 7)) {
+                while (body.getNumberOfSubscribers() == 0) {
+                    Thread.sleep(1);
+                }
+                body.submit(ByteBuffer.wrap(blob, off, Math.min(n, blob.length - off)));
+            }
+            body.close();
+            u.finish(d);
+            try (InputStream in = c.openBlob("stream/app", d)) {
+                assertArrayEquals(blob, in.readAllBytes());
+            }
+            List<String> seen = new ArrayList<>();
+            front.seen().forEach(s -> seen.add(s.method() + " " + s.target().replaceAll("\\?.*", "")));
+            assertEquals(List.of("POST", "PATCH", "PUT"), seen.subList(0, 3).stream().map(x -> x.split(" ")[0]).toList(),
+                    seen.toString());
+            assertEquals("chunked", front.seen().get(1).header("Transfer-Encoding"), "the length was not known");
+
+            // bytes that are not the named digest never become that blob
+            SubmissionPublisher<ByteBuffer> other = new SubmissionPublisher<>();
+            StreamedUpload bad = c.startStreamedUpload("stream/app", other);
+            while (other.getNumberOfSubscribers() == 0) {
+                Thread.sleep(1);
+            }
+            other.submit(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+            other.close();
+            String claimed = TestBlobs.digest(new byte[] {9});
+            RegistryException e = assertThrows(RegistryException.class, () -> bad.finish(claimed));
+            assertEquals("DIGEST_INVALID", e.errorCode());
+            assertFalse(c.blobExists("stream/app", claimed));
         }
     }
 
