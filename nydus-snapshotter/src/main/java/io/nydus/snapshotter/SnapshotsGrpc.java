@@ -3,7 +3,6 @@ package io.nydus.snapshotter;
 import com.google.protobuf.Empty;
 import com.google.protobuf.Message;
 import io.grpc.MethodDescriptor;
-import io.grpc.protobuf.ProtoUtils;
 import io.nydus.snapshotter.api.CleanupRequest;
 import io.nydus.snapshotter.api.CommitSnapshotRequest;
 import io.nydus.snapshotter.api.ListSnapshotsRequest;
@@ -44,12 +43,8 @@ public final class SnapshotsGrpc {
     public static final MethodDescriptor<UpdateSnapshotRequest, UpdateSnapshotResponse> UPDATE =
             unary("Update", UpdateSnapshotRequest.getDefaultInstance(), UpdateSnapshotResponse.getDefaultInstance());
     public static final MethodDescriptor<ListSnapshotsRequest, ListSnapshotsResponse> LIST =
-            MethodDescriptor.<ListSnapshotsRequest, ListSnapshotsResponse>newBuilder()
-                    .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
-                    .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "List"))
-                    .setRequestMarshaller(ProtoUtils.marshaller(ListSnapshotsRequest.getDefaultInstance()))
-                    .setResponseMarshaller(ProtoUtils.marshaller(ListSnapshotsResponse.getDefaultInstance()))
-                    .build();
+            GrpcMethods.method(MethodDescriptor.MethodType.SERVER_STREAMING, SERVICE, "List",
+                    ListSnapshotsRequest.getDefaultInstance(), ListSnapshotsResponse.getDefaultInstance());
     public static final MethodDescriptor<UsageRequest, UsageResponse> USAGE =
             unary("Usage", UsageRequest.getDefaultInstance(), UsageResponse.getDefaultInstance());
     public static final MethodDescriptor<CleanupRequest, Empty> CLEANUP =
@@ -59,11 +54,6 @@ public final class SnapshotsGrpc {
     }
 
     private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> unary(String name, Q req, R resp) {
-        return MethodDescriptor.<Q, R>newBuilder()
-                .setType(MethodDescriptor.MethodType.UNARY)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
-                .setRequestMarshaller(ProtoUtils.marshaller(req))
-                .setResponseMarshaller(ProtoUtils.marshaller(resp))
-                .build();
+        return GrpcMethods.unary(SERVICE, name, req, resp);
     }
 }

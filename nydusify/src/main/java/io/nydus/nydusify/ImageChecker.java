@@ -275,7 +275,7 @@ public final class ImageChecker {
                 throw new NydusifyException(what + ": unsupported media type " + l.mediaType);
             }
             try (InputStream raw = source.openBlob(l)) {
-                VerifiedStream v = new VerifiedStream(raw, l.digest, l.size, what, null);
+                VerifiedStream v = new VerifiedStream(raw, null, l.size, what, null);
                 tree.apply(LayerConverter.decompressed(v, what), what);
                 v.drain();
             }

@@ -93,7 +93,7 @@ public final class ImageCopier {
         }
         Progress.Task task = progress.start("blob " + LayerConverter.shortDigest(d.digest), d.size);
         try {
-            pusher.pushBlob(d, BlobSource.of(d.size, () -> new VerifiedStream(source.openBlob(d), d.digest, d.size,
+            pusher.pushBlob(d, BlobSource.of(d.size, () -> new VerifiedStream(source.openBlob(d), null, d.size,
                     "blob " + d.digest + " of " + name, task::update)), source);
         } finally {
             task.abandon();
@@ -105,7 +105,7 @@ public final class ImageCopier {
         if (d.size > MAX_DOCUMENT) {
             throw new NydusifyException(what + " " + d.digest + ": " + d.size + " bytes is too large");
         }
-        try (InputStream in = new VerifiedStream(store.openBlob(d), d.digest, d.size, what + " " + d.digest, null)) {
+        try (InputStream in = new VerifiedStream(store.openBlob(d), null, d.size, what + " " + d.digest, null)) {
             return in.readAllBytes();
         }
     }

@@ -58,7 +58,8 @@ public final class LayerConverter {
             CreateResult r;
             long tarBytes;
             try (InputStream raw = source.openBlob(layer)) {
-                VerifiedStream verified = new VerifiedStream(raw, layer.digest, layer.size, what, task::update);
+                // the store's stream checks the digest at its end; this one counts, reports and checks the size
+                VerifiedStream verified = new VerifiedStream(raw, null, layer.size, what, task::update);
                 ReadAhead ahead = new ReadAhead(decompressed(verified, what), 1 << 20, 4, "nydusify-layer-read");
                 CountingStream tar = new CountingStream(ahead);
                 CreateOptions o = new CreateOptions();

@@ -68,7 +68,7 @@ public final class NydusdMount {
                 throw new NydusifyException(ref + " is not a nydus image (its last layer is no bootstrap layer)");
             }
             Descriptor layer = man.bootstrapLayer();
-            try (InputStream in = new VerifiedStream(store.openBlob(layer), layer.digest, layer.size,
+            try (InputStream in = new VerifiedStream(store.openBlob(layer), null, layer.size,
                     "bootstrap layer " + layer.digest + " of " + ref, null)) {
                 BootstrapLayer.read(in, boot, "bootstrap layer " + layer.digest + " of " + ref);
             }

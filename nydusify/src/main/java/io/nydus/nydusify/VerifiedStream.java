@@ -9,7 +9,8 @@ import java.util.function.LongConsumer;
 
 /**
  * A blob as it streams in, checked against its descriptor: at EOF the byte count and digest must match, otherwise
- * the read fails with a one-line error naming the blob. Reports progress (bytes read so far) as it goes.
+ * the read fails with a one-line error naming the blob. Reports progress (bytes read so far) as it goes. Without a
+ * digest it checks the size only, over a stream that checks the digest itself (an {@link ImageStore} blob).
  */
 public final class VerifiedStream extends FilterInputStream {
     private final String digest;
@@ -22,6 +23,7 @@ public final class VerifiedStream extends FilterInputStream {
     private NydusifyException failure;
 
     /**
+     * @param digest   expected digest, or null when {@code in} verifies it
      * @param size     expected size, or -1 when unknown
      * @param what     names the blob in errors ("layer sha256:… of 127.0.0.1:5000/app:v1")
      * @param progress receives the running byte count (may be null)
@@ -31,7 +33,7 @@ public final class VerifiedStream extends FilterInputStream {
         this.digest = digest;
         this.size = size;
         this.what = what;
-        this.md = Digests.messageDigest(digest);
+        this.md = digest == null ? null : Digests.messageDigest(digest);
         this.progress = progress;
     }
 
@@ -46,7 +48,9 @@ public final class VerifiedStream extends FilterInputStream {
     public int read(byte[] b, int off, int len) throws IOException {
         int n = super.read(b, off, len);
         if (n > 0) {
-            md.update(b, off, n);
+            if (md != null) {
+                md.update(b, off, n);
+            }
             count += n;
             if (size >= 0 && count > size) {
                 throw new NydusifyException(what + ": more than the " + size + " bytes its descriptor declares");
@@ -84,10 +88,10 @@ public final class VerifiedStream extends FilterInputStream {
     private void verify() throws IOException {
         if (!verified) {
             verified = true;
-            String got = Digests.format(Digests.algorithm(digest), md.digest());
+            String got = md == null ? null : Digests.format(Digests.algorithm(digest), md.digest());
             if (size >= 0 && count != size) {
                 failure = new NydusifyException(what + ": " + count + " bytes, its descriptor declares " + size);
-            } else if (!got.equals(digest)) {
+            } else if (got != null && !got.equals(digest)) {
                 failure = new NydusifyException(what + ": content digest is " + got + ", not " + digest);
             }
         }

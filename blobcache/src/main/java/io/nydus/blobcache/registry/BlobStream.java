@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * A whole blob as a stream. A broken or stalled body is resumed with a ranged GET from where it stopped (up to the
- * retry limit), and at the end the bytes are checked against the blob's sha256 digest: a caller reading to EOF
+ * retry limit), and at the end the bytes are checked against the blob's digest (sha256 or sha512): a caller reading to EOF
  * never gets a short or corrupted blob without an IOException.
  */
 final class BlobStream extends InputStream {
@@ -28,7 +28,7 @@ final class BlobStream extends InputStream {
     private final Opener opener;
     private final String what;
     private final String digest;
-    private final MessageDigest sha256;
+    private final MessageDigest md;
     private final long timeoutNanos;
     private final int retryLimit;
     private final RetryBackoff backoff;
@@ -50,7 +50,7 @@ final class BlobStream extends InputStream {
         this.timeoutNanos = timeoutNanos;
         this.retryLimit = retryLimit;
         this.backoff = backoff;
-        this.sha256 = digest.startsWith("sha256:") ? io.nydus.rafs.Digester.sha256() : null;
+        this.md = messageDigest(digest);
         Opened o = opener.open(0);
         this.sink = o.sink();
         this.size = o.blobSize();
@@ -84,8 +84,8 @@ final class BlobStream extends InputStream {
             if (current != null && current.hasRemaining()) {
                 int n = Math.min(len, current.remaining());
                 current.get(b, off, n);
-                if (sha256 != null) {
-                    sha256.update(b, off, n);
+                if (md != null) {
+                    md.update(b, off, n);
                 }
                 position += n;
                 return n;
@@ -145,10 +145,20 @@ final class BlobStream extends InputStream {
         }
     }
 
+    /** The digest to check the bytes with: sha256 or sha512 (what images use); null for other algorithms. */
+    private static MessageDigest messageDigest(String digest) {
+        try {
+            return digest.startsWith("sha256:") ? MessageDigest.getInstance("SHA-256")
+                    : digest.startsWith("sha512:") ? MessageDigest.getInstance("SHA-512") : null;
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every Java runtime has both
+        }
+    }
+
     private void finish() throws IOException {
         eof = true;
-        if (sha256 != null) {
-            String got = "sha256:" + HexFormat.of().formatHex(sha256.digest());
+        if (md != null) {
+            String got = digest.substring(0, digest.indexOf(':') + 1) + HexFormat.of().formatHex(md.digest());
             if (!got.equals(digest)) {
                 // every later read fails too: a caller that retries must not see a clean end of stream
                 failure = RegistryException.failed(what, "content digest is " + got + " (" + position + " bytes)", null);

@@ -161,13 +161,25 @@ class RegistryClientTest {
     }
 
     @Test
-    void aStreamedBlobWithFlippedBytesFailsItsDigestCheck() throws Exception {
+    void aStreamedBlobWithFlippedBytesFailsItsDigestCheckSha256OrSha512() throws Exception {
         try (FaultProxy front = FaultProxy.start(registry.host());
                 RegistryClient c = new RegistryClient(RegistrySettings.builder(front.host()).scheme("http").build())) {
             front.planFaults(FaultProxy.Fault.FLIP_BYTE);
             try (InputStream in = c.openBlob("test/reads", digest)) {
                 RegistryException e = assertThrows(RegistryException.class, in::readAllBytes);
                 assertTrue(e.getMessage().contains("content digest is"), e.getMessage());
+            }
+            // a blob named by its sha512 digest is checked the same way
+            String d512 = "sha512:" + java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-512").digest(blob));
+            client.pushBlob("test/reads", d512, BlobSource.ofBytes(blob));
+            try (InputStream in = c.openBlob("test/reads", d512)) {
+                assertArrayEquals(blob, in.readAllBytes());
+            }
+            front.onlyFor(r -> r.target().contains("/blobs/sha512:")).planFaults(FaultProxy.Fault.FLIP_BYTE);
+            try (InputStream in = c.openBlob("test/reads", d512)) {
+                RegistryException e = assertThrows(RegistryException.class, in::readAllBytes);
+                assertTrue(e.getMessage().contains("content digest is sha512:"), e.getMessage());
             }
         }
     }

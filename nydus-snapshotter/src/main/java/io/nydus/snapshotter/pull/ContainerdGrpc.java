@@ -1,9 +1,10 @@
 package io.nydus.snapshotter.pull;
 
+import static io.nydus.snapshotter.GrpcMethods.unary;
+
 import com.google.protobuf.Empty;
-import com.google.protobuf.Message;
 import io.grpc.MethodDescriptor;
-import io.grpc.protobuf.ProtoUtils;
+import io.nydus.snapshotter.GrpcMethods;
 import io.nydus.snapshotter.api.content.InfoRequest;
 import io.nydus.snapshotter.api.content.InfoResponse;
 import io.nydus.snapshotter.api.content.UpdateRequest;
@@ -36,12 +37,8 @@ final class ContainerdGrpc {
     static final MethodDescriptor<UpdateRequest, UpdateResponse> CONTENT_UPDATE =
             unary(CONTENT, "Update", UpdateRequest.getDefaultInstance(), UpdateResponse.getDefaultInstance());
     static final MethodDescriptor<WriteContentRequest, WriteContentResponse> CONTENT_WRITE =
-            MethodDescriptor.<WriteContentRequest, WriteContentResponse>newBuilder()
-                    .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-                    .setFullMethodName(MethodDescriptor.generateFullMethodName(CONTENT, "Write"))
-                    .setRequestMarshaller(ProtoUtils.marshaller(WriteContentRequest.getDefaultInstance()))
-                    .setResponseMarshaller(ProtoUtils.marshaller(WriteContentResponse.getDefaultInstance()))
-                    .build();
+            GrpcMethods.method(MethodDescriptor.MethodType.BIDI_STREAMING, CONTENT, "Write",
+                    WriteContentRequest.getDefaultInstance(), WriteContentResponse.getDefaultInstance());
     static final MethodDescriptor<CreateImageRequest, CreateImageResponse> IMAGE_CREATE =
             unary(IMAGES, "Create", CreateImageRequest.getDefaultInstance(), CreateImageResponse.getDefaultInstance());
     static final MethodDescriptor<UpdateImageRequest, UpdateImageResponse> IMAGE_UPDATE =
@@ -56,15 +53,5 @@ final class ContainerdGrpc {
             unary(DIFF, "Apply", ApplyRequest.getDefaultInstance(), ApplyResponse.getDefaultInstance());
 
     private ContainerdGrpc() {
-    }
-
-    private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> unary(String service, String name,
-            Q req, R resp) {
-        return MethodDescriptor.<Q, R>newBuilder()
-                .setType(MethodDescriptor.MethodType.UNARY)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName(service, name))
-                .setRequestMarshaller(ProtoUtils.marshaller(req))
-                .setResponseMarshaller(ProtoUtils.marshaller(resp))
-                .build();
     }
 }
