@@ -14,13 +14,13 @@ import java.util.concurrent.TimeUnit;
  * A blob's bytes on their way from the builder, which writes them here as it writes the blob file, to an HTTP
  * upload running at the same time, which subscribes to {@link #publisher()}. At most {@code 16 MiB} wait between
  * the two. The builder is never held up by a failed or stalled upload for long: once the upload has failed, or the
- * bytes waited {@link #STALL_SECONDS} for it, the pipe is broken, drops what it is given, and the blob is pushed
+ * bytes waited 30 s for it, the pipe is broken, drops what it is given, and the blob is pushed
  * from its file afterwards.
  */
 final class UploadPipe extends OutputStream {
     private static final int ITEM = 1 << 20;
     private static final int ITEMS = 16;
-    static final long STALL_SECONDS = 30;
+    static final long STALL_MILLIS = 30_000;
 
     private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "nydusify-upload-pipe");
@@ -31,7 +31,17 @@ final class UploadPipe extends OutputStream {
     private final CountDownLatch subscribed = new CountDownLatch(1);
     private volatile boolean broken;
     private boolean closed;
+    private final long stallMillis;
     private ByteBuffer pending = ByteBuffer.allocate(ITEM);
+
+    UploadPipe() {
+        this(STALL_MILLIS);
+    }
+
+    /** @param stallMillis how long the bytes may wait for the upload before the pipe breaks */
+    UploadPipe(long stallMillis) {
+        this.stallMillis = stallMillis;
+    }
 
     /** Where the upload takes the bytes from; it may subscribe once. */
     Flow.Publisher<ByteBuffer> publisher() {
@@ -94,7 +104,7 @@ final class UploadPipe extends OutputStream {
         ByteBuffer item = pending.flip();
         pending = ByteBuffer.allocate(ITEM);
         try {
-            if (!subscribed.await(STALL_SECONDS, TimeUnit.SECONDS) || broken) {
+            if (!subscribed.await(stallMillis, TimeUnit.MILLISECONDS) || broken) {
                 broken = true;
                 return;
             }
@@ -106,7 +116,7 @@ final class UploadPipe extends OutputStream {
         try {
             // dropped (the upload stalled), or nobody to take it (the upload ended): either way the upload is short
             if (items.getNumberOfSubscribers() == 0
-                    || items.offer(item, STALL_SECONDS, TimeUnit.SECONDS, (s, dropped) -> false) < 0) {
+                    || items.offer(item, stallMillis, TimeUnit.MILLISECONDS, (s, dropped) -> false) < 0) {
                 broken = true;
             }
         } catch (IllegalStateException e) {
