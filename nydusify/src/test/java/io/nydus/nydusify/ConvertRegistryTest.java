@@ -84,6 +84,15 @@ class ConvertRegistryTest {
             assertEquals(4 + 2, wholeUploads(proxy, before), proxy.seen().subList(before, proxy.seen().size()).toString());
             assertTrue(ok("check", "--source", src, "--target", at("fallback/busybox:v1"), "--plain-http").out()
                     .contains("check passed"));
+
+            // any upload request may fail or be cut off: retries and the fallback still store the same image
+            proxy.clearFaults().onlyFor(r -> r.target().contains("/blobs/uploads/"))
+                    .randomFaults(0.3, 11, FaultProxy.Fault.RESET, FaultProxy.Fault.STATUS_500, FaultProxy.Fault.STATUS_503);
+            ok("convert", "--source", src, "--target", proxy.host() + "/flaky/busybox:v1", "--plain-http",
+                    "--push-retry-count", "8", "--push-retry-delay", "10ms");
+            assertTrue(proxy.faultsInjected() > 4 + 3, "faults injected: " + proxy.faultsInjected());
+            assertTrue(ok("check", "--source", src, "--target", at("flaky/busybox:v1"), "--plain-http").out()
+                    .contains("check passed"));
         }
     }
 
