@@ -188,7 +188,9 @@ public final class ImageConverter {
             Timing.mark("tagged");
             progress.info("converted " + sourceRef + " -> " + targetRef + " (" + result.digest + "), sent "
                     + Progress.bytes(pusher.uploadedBytes()) + " in " + pusher.uploadedBlobs() + " blobs, "
-                    + pusher.existingBlobs() + " already present, " + pusher.mountedBlobs() + " mounted");
+                    + pusher.existingBlobs() + " already present, " + pusher.mountedBlobs() + " mounted"
+                    + (pusher.discardedBytes() > 0 ? " (" + Progress.bytes(pusher.discardedBytes())
+                            + " streamed while building and dropped: the target had them)" : ""));
             return new ConvertResult(sourceRef.toString(), targetRef.toString(), result.digest, result.mediaType,
                     images, pusher.uploadedBytes(), pusher.uploadedBlobs(), pusher.existingBlobs(),
                     pusher.mountedBlobs(), sourceBytes, uncompressedBytes, (System.nanoTime() - startNanos) / 1e9);

@@ -25,6 +25,7 @@ public final class ImagePusher {
     private final AtomicLong uploadedBlobs = new AtomicLong();
     private final AtomicLong existingBlobs = new AtomicLong();
     private final AtomicLong mountedBlobs = new AtomicLong();
+    private final AtomicLong discardedBytes = new AtomicLong();
 
     public ImagePusher(ImageStore target, int retries, Duration delay) {
         this.target = target;
@@ -93,6 +94,7 @@ public final class ImagePusher {
             if (target.hasBlob(blob.digest)) {
                 streamed.upload().cancel();
                 existingBlobs.incrementAndGet();
+                discardedBytes.addAndGet(blob.size);
                 return true;
             }
             streamed.upload().finish(blob.digest);
@@ -129,6 +131,11 @@ public final class ImagePusher {
 
     public long mountedBlobs() {
         return mountedBlobs.get();
+    }
+
+    /** Bytes of blobs streamed while they were built that the target turned out to have already. */
+    public long discardedBytes() {
+        return discardedBytes.get();
     }
 
     private interface Step {

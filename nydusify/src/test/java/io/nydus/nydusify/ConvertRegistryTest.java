@@ -142,11 +142,13 @@ class ConvertRegistryTest {
         TestImages.assertSameTree(TestImages.umociUnpack(TestImages.ref(images, "busybox"), work),
                 TestImages.nydusUnpack(pulled, "n", work));
 
-        // converting again sends no blob: the target has them all
-        ok("convert", "--source", src, "--target", dst, "--plain-http", "--output-json", json.toString());
+        // converting again stores no blob: the target has them all (the layer blobs, streamed while they were built,
+        // are dropped, and the summary says so)
+        Cli again = ok("convert", "--source", src, "--target", dst, "--plain-http", "--output-json", json.toString());
         out = Json.MAPPER.readTree(json.toFile());
         assertEquals(0, out.get("uploaded_bytes").asLong(), out.toString());
         assertTrue(out.get("existing_blobs").asLong() >= 6, out.toString());
+        assertTrue(again.toString().contains("streamed while building and dropped: the target had them"), again.toString());
     }
 
     @Test
