@@ -6,10 +6,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -27,6 +26,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * accept whole (see {@link #seconds}) is left in the header for commons-compress to take or refuse.
  */
 public final class RawPaxTarStream extends TarArchiveInputStream {
+    /** The PAX time keys, as commons-compress knows them. */
+    private static final String[] TIME_KEYS = {"mtime", "atime", "ctime", "LIBARCHIVE.creationtime"};
+    private static final byte[][] TIME_KEY_BYTES = Arrays.stream(TIME_KEYS)
+            .map(k -> k.getBytes(StandardCharsets.US_ASCII)).toArray(byte[][]::new);
     /** Larger local PAX headers pass through untouched (xattrs can be big; time records never are). */
     private static final int MAX_REWRITTEN = 1 << 20;
 
@@ -143,8 +146,10 @@ public final class RawPaxTarStream extends TarArchiveInputStream {
      * header that is not entirely well formed ("LEN key=value\n" records).
      */
     static byte[] withoutTimes(byte[] data, Set<String> leave, Map<String, Instant> found, Set<String> kept) {
-        List<int[]> records = new ArrayList<>(); // start, end, value start
-        List<String> keys = new ArrayList<>();
+        // one pass to find each time key's last record; a header has a handful of records
+        int[] last = {-1, -1, -1, -1};
+        int[] valueAt = new int[TIME_KEYS.length];
+        int[] endAt = new int[TIME_KEYS.length];
         int pos = 0;
         while (pos < data.length) {
             int len = 0;
@@ -166,44 +171,62 @@ public final class RawPaxTarStream extends TarArchiveInputStream {
                 kept.add("*");
                 return data;
             }
-            records.add(new int[] {pos, end, eq + 1});
-            keys.add(new String(data, i + 1, eq - i - 1, StandardCharsets.UTF_8));
+            int k = timeKey(data, i + 1, eq);
+            if (k >= 0) {
+                last[k] = pos;
+                valueAt[k] = eq + 1;
+                endAt[k] = end - 1;
+            }
             pos = end;
         }
-        Map<String, Integer> last = new LinkedHashMap<>();
-        for (int r = 0; r < records.size(); r++) {
-            if (isTime(keys.get(r))) {
-                last.put(keys.get(r), r);
+        boolean[] take = new boolean[TIME_KEYS.length];
+        boolean any = false;
+        for (int k = 0; k < TIME_KEYS.length; k++) {
+            if (last[k] < 0 || endAt[k] == valueAt[k]) {
+                continue; // absent, or an empty value, which deletes the key: commons-compress's to apply
+            }
+            Instant t = leave.contains(TIME_KEYS[k]) ? null : seconds(data, valueAt[k], endAt[k]);
+            if (t == null) {
+                kept.add(TIME_KEYS[k]);
+            } else {
+                found.put(TIME_KEYS[k], t);
+                take[k] = true;
+                any = true;
             }
         }
-        Map<String, Instant> taken = new LinkedHashMap<>();
-        last.forEach((key, r) -> {
-            int[] rec = records.get(r);
-            if (rec[1] - 1 > rec[2]) { // an empty value deletes the key: left to commons-compress, and no value
-                Instant t = leave.contains(key) ? null : seconds(data, rec[2], rec[1] - 1);
-                if (t != null) {
-                    taken.put(key, t);
-                } else {
-                    kept.add(key);
-                }
-            }
-        });
-        if (taken.isEmpty()) {
+        if (!any) {
             return data;
         }
+        // a second pass over records known to be well formed: copy all but the records of the keys taken
         ByteArrayOutputStream out = new ByteArrayOutputStream(data.length);
-        for (int r = 0; r < records.size(); r++) {
-            if (!taken.containsKey(keys.get(r))) {
-                out.write(data, records.get(r)[0], records.get(r)[1] - records.get(r)[0]);
+        pos = 0;
+        while (pos < data.length) {
+            int len = 0;
+            int i = pos;
+            while (data[i] != ' ') {
+                len = len * 10 + (data[i++] - '0');
             }
+            int eq = i + 1;
+            while (data[eq] != '=') {
+                eq++;
+            }
+            int k = timeKey(data, i + 1, eq);
+            if (k < 0 || !take[k]) {
+                out.write(data, pos, len);
+            }
+            pos += len;
         }
-        found.putAll(taken);
         return out.toByteArray();
     }
 
-    private static boolean isTime(String key) {
-        return key.equals("mtime") || key.equals("atime") || key.equals("ctime")
-                || key.equals("LIBARCHIVE.creationtime");
+    /** Which of {@link #TIME_KEYS} {@code data[from, to)} is, or -1. */
+    private static int timeKey(byte[] data, int from, int to) {
+        for (int k = 0; k < TIME_KEY_BYTES.length; k++) {
+            if (Arrays.equals(data, from, to, TIME_KEY_BYTES[k], 0, TIME_KEY_BYTES[k].length)) {
+                return k;
+            }
+        }
+        return -1;
     }
 
     /**
