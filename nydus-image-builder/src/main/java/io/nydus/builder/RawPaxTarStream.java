@@ -112,7 +112,6 @@ public final class RawPaxTarStream extends TarArchiveInputStream {
 
     /** Reads a PAX header's data whole and keeps it without the time records it can parse. */
     private void load(TarArchiveEntry header) throws IOException {
-        paxEntry = header;
         ByteArrayOutputStream raw = new ByteArrayOutputStream((int) Math.max(0, header.getSize()));
         byte[] buf = new byte[8192];
         int n;
@@ -132,6 +131,7 @@ public final class RawPaxTarStream extends TarArchiveInputStream {
             served = withoutTimes(data, leftIn, found, kept);
         }
         servedPos = 0;
+        paxEntry = header; // only now: a header cut short fails every read, not just the first
         if (times != null) {
             found.putAll(times);
         }

@@ -68,7 +68,10 @@ class RawPaxTarStreamTest {
         return sb.toString();
     }
 
-    /** Entries with PAX headers of time records (good, odd and bad values) and other records, sometimes two in a row. */
+    /**
+     * Entries with PAX headers of time records (good, odd and bad values) and other records, sometimes two in a row;
+     * sometimes a global header first, a damaged byte, or the tar cut short.
+     */
     private static byte[] randomTar(Random r) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         if (r.nextInt(8) == 0) {
@@ -98,7 +101,8 @@ class RawPaxTarStreamTest {
             data(out, content);
         }
         out.write(new byte[1024]);
-        return out.toByteArray();
+        byte[] tar = out.toByteArray();
+        return r.nextInt(10) == 0 ? Arrays.copyOf(tar, r.nextInt(tar.length)) : tar; // sometimes cut short
     }
 
     private static String timeValue(Random r) {
