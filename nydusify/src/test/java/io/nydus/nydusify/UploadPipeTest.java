@@ -14,8 +14,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The pipe between the builder and a streamed upload: bytes arrive whole and in order; a stuck upload never holds
- *  the builder for more than the stall time. */
+/**
+ * The pipe between the builder and a streamed upload: bytes arrive whole and in order; a stuck upload never holds
+ * the builder for more than the stall time.
+ */
 class UploadPipeTest {
 
     /** Collects what the pipe publishes; requests {@code demand} items at subscription (0 = a stuck upload). */
