@@ -12,15 +12,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A blob's bytes on their way from the builder, which writes them here as it writes the blob file, to an HTTP
- * upload running at the same time, which subscribes to {@link #publisher()}. At most {@code 16 MiB} wait between
- * the two. The builder is never held up by a failed or stalled upload for long: once the upload has failed, or the
- * bytes waited 30 s for it, the pipe is broken, drops what it is given, and the blob is pushed
- * from its file afterwards.
+ * upload running at the same time, which subscribes to {@link #publisher()}. At most 16 MiB wait between the two.
+ * The builder is never held up by a failed or stalled upload for long: once the upload has failed, or the bytes
+ * waited 30 s for it, the pipe is broken, drops what it is given, and the blob is pushed from its file afterwards.
  */
 final class UploadPipe extends OutputStream {
     private static final int ITEM = 1 << 20;
     private static final int ITEMS = 16;
-    static final long STALL_MILLIS = 30_000;
+    private static final long STALL_MILLIS = 30_000;
 
     private final ExecutorService delivery = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "nydusify-upload-pipe");
@@ -29,9 +28,9 @@ final class UploadPipe extends OutputStream {
     });
     private final SubmissionPublisher<ByteBuffer> items = new SubmissionPublisher<>(delivery, ITEMS);
     private final CountDownLatch subscribed = new CountDownLatch(1);
+    private final long stallMillis;
     private volatile boolean broken;
     private boolean closed;
-    private final long stallMillis;
     private ByteBuffer pending = ByteBuffer.allocate(ITEM);
 
     UploadPipe() {
