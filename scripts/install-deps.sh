@@ -2,7 +2,7 @@
 # Installs what building and testing this project needs on Debian 12 (run as root). Idempotent.
 set -euo pipefail
 pkgs=(openjdk-17-jdk-headless maven
-      erofs-utils fuse libfuse2 attr acl zstd time bc curl openssl iproute2 xz-utils
+      erofs-utils fuse libfuse2 attr acl zstd time bc curl openssl iproute2 xz-utils libisal2
       docker-registry skopeo umoci apache2-utils
       containerd runc
       debootstrap busybox-static)

@@ -20,6 +20,9 @@ public final class LayerCompression {
         byte[] magic = in.readNBytes(4);
         in.reset();
         if (magic.length >= 2 && (magic[0] & 0xFF) == 0x1F && (magic[1] & 0xFF) == 0x8B) {
+            if (IsalGzipInputStream.usable()) {
+                return new IsalGzipInputStream(in);
+            }
             return new BufferedInputStream(new GZIPInputStream(in, BUFFER), BUFFER);
         }
         if (magic.length == 4 && (magic[0] & 0xFF) == 0x28 && (magic[1] & 0xFF) == 0xB5 && (magic[2] & 0xFF) == 0x2F
