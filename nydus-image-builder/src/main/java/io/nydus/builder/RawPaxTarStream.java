@@ -112,13 +112,16 @@ public final class RawPaxTarStream extends TarArchiveInputStream {
 
     /** Reads a PAX header's data whole and keeps it without the time records it can parse. */
     private void load(TarArchiveEntry header) throws IOException {
-        ByteArrayOutputStream raw = new ByteArrayOutputStream((int) Math.max(0, header.getSize()));
-        byte[] buf = new byte[8192];
+        // sized by the header (at most MAX_REWRITTEN): a layer has a PAX header per file, so no scratch buffers
+        byte[] data = new byte[(int) Math.max(0, header.getSize())];
+        int got = 0;
         int n;
-        while ((n = super.read(buf, 0, buf.length)) > 0) {
-            raw.write(buf, 0, n);
+        while (got < data.length && (n = super.read(data, got, data.length - got)) > 0) {
+            got += n;
         }
-        byte[] data = raw.toByteArray();
+        if (got < data.length) {
+            data = Arrays.copyOf(data, got); // cut short: commons-compress reports it when it parses the header
+        }
         pax.write(data, 0, data.length);
         // Several PAX headers in a row: commons-compress applies the first one last, so its values win. A time key it
         // left in (or any key, if it could not read it) stays in the later headers too, for commons-compress to take.

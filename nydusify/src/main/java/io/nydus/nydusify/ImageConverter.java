@@ -306,8 +306,11 @@ public final class ImageConverter {
             BootstrapLayer.Written boot = BootstrapLayer.write(merged.bootstrap(), metas, merged.version(), docker,
                     Files.createTempFile(work, "bootstrap-layer-", ".tar.gz"));
             Timing.mark("bootstrap layer written");
-            pusher.pushBlob(boot.descriptor(), BlobSource.ofFile(boot.file()), null);
-            Timing.mark("bootstrap layer pushed");
+            // the bootstrap layer goes up beside the config
+            Future<Object> bootPush = pushPool.submit(() -> {
+                pusher.pushBlob(boot.descriptor(), BlobSource.ofFile(boot.file()), null);
+                return null;
+            });
 
             ImageConfig nydusConfig = config.copy();
             List<String> diffIds = new ArrayList<>();
@@ -319,7 +322,14 @@ public final class ImageConverter {
             String configType = options.mergePlatform ? MediaTypes.NYDUS_CONFIG
                     : docker ? MediaTypes.DOCKER_CONFIG : MediaTypes.OCI_CONFIG;
             Descriptor configDesc = new Descriptor(configType, Digests.sha256(newConfig), newConfig.length);
-            pusher.pushBlob(configDesc, BlobSource.ofBytes(newConfig), null);
+            try {
+                pusher.pushBlob(configDesc, BlobSource.ofBytes(newConfig), null);
+            } catch (IOException | RuntimeException e) {
+                bootPush.cancel(true);
+                throw e;
+            }
+            await(bootPush, List.of(bootPush));
+            Timing.mark("bootstrap layer and config pushed");
 
             ImageManifest out = new ImageManifest();
             out.mediaType = docker ? MediaTypes.DOCKER_MANIFEST : MediaTypes.OCI_MANIFEST;
@@ -368,8 +378,7 @@ public final class ImageConverter {
         }
     }
 
-    private static ConvertedLayer await(Future<ConvertedLayer> f, List<Future<ConvertedLayer>> all)
-            throws IOException {
+    private static <T> T await(Future<T> f, List<? extends Future<?>> all) throws IOException {
         try {
             return f.get();
         } catch (ExecutionException e) {

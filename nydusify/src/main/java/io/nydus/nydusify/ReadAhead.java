@@ -16,8 +16,10 @@ final class ReadAhead extends InputStream {
 
     private final InputStream source;
     private final BlockingQueue<Object> blocks;
+    /** Blocks the consumer is done with, for the producer to fill again (a layer is ~200 of them otherwise). */
+    private final BlockingQueue<byte[]> free;
     private final Thread producer;
-    private byte[] current = new byte[0];
+    private byte[] current;
     private int pos;
     private int limit;
     private boolean done;
@@ -26,6 +28,7 @@ final class ReadAhead extends InputStream {
     ReadAhead(InputStream source, int blockSize, int depth, String name) {
         this.source = source;
         this.blocks = new ArrayBlockingQueue<>(depth);
+        this.free = new ArrayBlockingQueue<>(depth + 2);
         this.producer = new Thread(() -> produce(blockSize), name);
         producer.setDaemon(true);
         producer.start();
@@ -34,7 +37,10 @@ final class ReadAhead extends InputStream {
     private void produce(int blockSize) {
         try {
             while (true) {
-                byte[] b = new byte[blockSize];
+                byte[] b = free.poll();
+                if (b == null) {
+                    b = new byte[blockSize];
+                }
                 int n = source.readNBytes(b, 0, blockSize);
                 if (n > 0 && !abandoned) {
                     put(new Chunk(b, n));
@@ -103,6 +109,9 @@ final class ReadAhead extends InputStream {
             throw e;
         }
         Chunk c = (Chunk) o;
+        if (current != null) {
+            free.offer(current); // read to its end
+        }
         current = c.data;
         pos = 0;
         limit = c.length;

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Warms, on a second core, what a command reaches first while the main thread builds the command line: the JSON
+ * Warms, on the second core, what a command reaches first while the main thread builds the command line: the JSON
  * mapper and image documents, ISA-L's binding and self-test, zstd's native library, SHA-256, the docker config
  * reader.
  * Measured on a conversion: about 0.2 s of class loading and first runs that otherwise delayed the first layer.
@@ -43,26 +43,36 @@ final class Preload {
         if (!List.of(args).contains("convert") && !List.of(args).contains("check") && !List.of(args).contains("copy")) {
             return;
         }
-        Thread t = new Thread(Preload::run, "nydusify-preload");
+        // two threads: the chunk workers wait for zstd's bindings (~0.1 s to set up) from the first chunk on
+        start("nydusify-preload-zstd", () -> Compressor.ZSTD.compress(new byte[4096], 0, 4096));
+        start("nydusify-preload", Preload::run);
+    }
+
+    private interface WarmUp {
+        void run() throws Exception;
+    }
+
+    private static void start(String name, WarmUp warmUp) {
+        Thread t = new Thread(() -> {
+            try {
+                warmUp.run();
+            } catch (Exception | LinkageError e) {
+                // the real use meets it again
+            }
+        }, name);
         t.setDaemon(true);
-        t.setPriority(Thread.MIN_PRIORITY);
         t.start();
     }
 
-    private static void run() {
-        try {
-            ImageManifest m = ImageManifest.parse(MANIFEST, "preload");
-            m.bytes();
-            ImageConfig c = ImageConfig.parse(CONFIG, "preload");
-            c.setDiffIds(c.diffIds());
-            c.appendHistory("preload", "preload");
-            c.bytes();
-            DockerConfigCredentials.defaultConfigFile(System.getenv());
-            IsalGzipInputStream.usable();
-            Compressor.ZSTD.compress(new byte[4096], 0, 4096); // loads zstd-jni's native library
-            java.security.MessageDigest.getInstance("SHA-256").digest(CONFIG);
-        } catch (Exception | LinkageError e) {
-            // the real use meets it again
-        }
+    private static void run() throws Exception {
+        IsalGzipInputStream.usable();
+        ImageManifest m = ImageManifest.parse(MANIFEST, "preload");
+        m.bytes();
+        ImageConfig c = ImageConfig.parse(CONFIG, "preload");
+        c.setDiffIds(c.diffIds());
+        c.appendHistory("preload", "preload");
+        c.bytes();
+        DockerConfigCredentials.defaultConfigFile(System.getenv());
+        java.security.MessageDigest.getInstance("SHA-256").digest(CONFIG);
     }
 }
