@@ -14,7 +14,9 @@ import java.util.List;
  * @param blobs       the bootstrap's blob table
  * @param implicitDirs directories the layer only implied (no entry described them): {@code merge} must keep the
  *                     lower layers' attributes for them, see {@link MergeOptions#implicitDirs}
+ * @param built       the bootstrap as written, in memory, for one {@link Merger} to use instead of the file
  */
 public record CreateResult(Path bootstrap, BlobInfo blob, Path blobPath, String blobDigest, List<BlobInfo> blobs,
-        long files, long chunks, long dedupedChunks, long dedupedBytes, List<String> warnings, java.util.Set<String> implicitDirs) {
+        long files, long chunks, long dedupedChunks, long dedupedBytes, List<String> warnings, java.util.Set<String> implicitDirs,
+        BuiltBootstrap built) {
 }

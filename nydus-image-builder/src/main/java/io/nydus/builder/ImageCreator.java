@@ -137,7 +137,8 @@ public final class ImageCreator {
             long[] counts = count(tree);
             String blobDigest = newBlob == null ? null : "sha256:" + HexFormat.of().formatHex(writer.fileSha256());
             return new CreateResult(bootstrapPath, newBlob, blobPath, blobDigest, blobs, counts[0], writer.chunkCount(),
-                    deduped[0], deduped[1], warnings.summary(), implicitPaths);
+                    deduped[0], deduped[1], warnings.summary(), implicitPaths, new BuiltBootstrap(tree, blobs,
+                            o.fsVersion, o.chunkSize, o.compressor, o.digester, o.explicitUidGid));
         }
     }
 

@@ -21,4 +21,9 @@ public final class MergeOptions {
      * attributes of the layers below instead of made-up ones. Null or missing entries: none.
      */
     public List<java.util.Set<String>> implicitDirs;
+    /**
+     * Per source, the bootstrap as its build left it in memory ({@link CreateResult#built()}), used instead of reading
+     * the file; null or missing entries: read the file.
+     */
+    public List<BuiltBootstrap> built;
 }

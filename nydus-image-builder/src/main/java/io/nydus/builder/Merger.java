@@ -59,29 +59,33 @@ public final class Merger {
         }
         for (int i = 0; i < o.sources.size(); i++) {
             Path src = o.sources.get(i);
-            try (RafsSuper layer = RafsSuper.open(src)) {
-                if (version == null) {
-                    version = layer.version();
-                    chunkSize = layer.chunkSize();
-                    compressor = layer.compressor();
-                    digester = layer.digester();
-                } else if (layer.version() != version || layer.chunkSize() != chunkSize) {
-                    throw new IllegalArgumentException("layer " + src + " is RAFS " + layer.version() + " with chunk size 0x"
-                            + Integer.toHexString(layer.chunkSize()) + "; earlier layers are " + version + " with 0x"
-                            + Integer.toHexString(chunkSize));
+            BuiltBootstrap layer = o.built != null && i < o.built.size() ? o.built.get(i) : null;
+            if (layer == null) {
+                try (RafsSuper sb = RafsSuper.open(src)) {
+                    layer = BuiltBootstrap.read(sb);
                 }
-                explicitUidGid |= layer.explicitUidGid();
-                List<BlobInfo> blobs = layer.blobs();
-                int own = ownBlob(blobs);
-                int[] slots = new int[blobs.size()];
-                for (BlobInfo b : blobs) {
-                    BlobInfo renamed = b.index() == own ? rename(b, i, src, o) : b;
-                    slots[b.index()] = table.add(renamed);
-                }
-                Tree upper = TreeLoader.load(layer);
-                ImageCreator.remap(upper, slot -> slots[slot]);
-                Overlay.apply(base, upper, WhiteoutSpec.OCI, implicitInodes(upper, o, i));
             }
+            if (version == null) {
+                version = layer.version();
+                chunkSize = layer.chunkSize();
+                compressor = layer.compressor();
+                digester = layer.digester();
+            } else if (layer.version() != version || layer.chunkSize() != chunkSize) {
+                throw new IllegalArgumentException("layer " + src + " is RAFS " + layer.version() + " with chunk size 0x"
+                        + Integer.toHexString(layer.chunkSize()) + "; earlier layers are " + version + " with 0x"
+                        + Integer.toHexString(chunkSize));
+            }
+            explicitUidGid |= layer.explicitUidGid();
+            List<BlobInfo> blobs = layer.blobs();
+            int own = ownBlob(blobs);
+            int[] slots = new int[blobs.size()];
+            for (BlobInfo b : blobs) {
+                BlobInfo renamed = b.index() == own ? rename(b, i, src, o) : b;
+                slots[b.index()] = table.add(renamed);
+            }
+            Tree upper = layer.tree();
+            ImageCreator.remap(upper, slot -> slots[slot]);
+            Overlay.apply(base, upper, WhiteoutSpec.OCI, implicitInodes(upper, o, i));
         }
         List<TreeEntry> prefetch = o.prefetchPatterns == null ? List.of()
                 : PrefetchList.resolve(base, o.prefetchPatterns, warnings);

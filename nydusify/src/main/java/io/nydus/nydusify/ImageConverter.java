@@ -267,6 +267,7 @@ public final class ImageConverter {
             mo.sources = new ArrayList<>(done.stream().map(ConvertedLayer::bootstrap).toList());
             mo.blobDigests = new ArrayList<>(done.stream().map(c -> c.blob().digest).toList());
             mo.implicitDirs = new ArrayList<>(done.stream().map(ConvertedLayer::implicitDirs).toList());
+            mo.built = new ArrayList<>(done.stream().map(ConvertedLayer::takeBuilt).toList());
             mo.prefetchPatterns = options.prefetchPatterns;
             mo.chunkDicts = dictBoots;
             mo.bootstrap = Files.createTempFile(work, "merged-", ".boot");

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Converts one OCI layer into a nydus blob layer: the layer streams from its store, is verified against its digest
@@ -104,7 +105,7 @@ public final class LayerConverter {
                 }
             }
             ConvertedLayer out = new ConvertedLayer(layer, blob, blobFile, bootstrap, meta, tarBytes, r.chunks(),
-                    r.dedupedChunks(), task.seconds(), r.implicitDirs());
+                    r.dedupedChunks(), task.seconds(), r.implicitDirs(), new AtomicReference<>(r.built()));
             task.finish(String.format(Locale.ROOT, "%s (%s uncompressed) in %.1f s, %s/s -> nydus blob %s, %s",
                     Progress.bytes(layer.size), Progress.bytes(tarBytes), task.seconds(),
                     Progress.bytes((long) (tarBytes / Math.max(task.seconds(), 1e-3))), shortDigest(digest),
