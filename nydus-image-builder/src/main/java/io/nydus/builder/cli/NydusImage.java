@@ -6,10 +6,11 @@ import picocli.CommandLine.Command;
 
 /** {@code nydus-image}: builds, merges, checks, inspects and unpacks RAFS images (upstream-compatible flags). */
 @Command(name = "nydus-image", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "Build, merge, check, inspect and unpack RAFS (nydus) images.",
-        subcommands = {CreateCommand.class, MergeCommand.class, CheckCommand.class, InspectCommand.class,
-            StatCommand.class, UnpackCommand.class, CommandLine.HelpCommand.class})
+        description = "Build, merge, check, inspect and unpack RAFS (nydus) images.")
 public final class NydusImage implements Runnable {
+    private static final Subcommands SUBCOMMANDS = new Subcommands().add("create", CreateCommand::new)
+            .add("merge", MergeCommand::new).add("check", CheckCommand::new).add("inspect", InspectCommand::new)
+            .add("stat", StatCommand::new).add("unpack", UnpackCommand::new);
 
     @Override
     public void run() {
@@ -27,7 +28,7 @@ public final class NydusImage implements Runnable {
 
     /** Like {@link #run(String...)} with the given standard output and error. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new NydusImage());
+        CommandLine cl = SUBCOMMANDS.commandLine(new NydusImage(), args);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {

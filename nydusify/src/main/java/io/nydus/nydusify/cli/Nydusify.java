@@ -3,12 +3,7 @@ package io.nydus.nydusify.cli;
 import java.io.PrintWriter;
 import io.nydus.blobcache.registry.HttpSelectorThreads;
 import java.nio.file.NoSuchFileException;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.function.Supplier;
+import io.nydus.builder.cli.Subcommands;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,18 +13,8 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "nydusify", mixinStandardHelpOptions = true, version = "nydusify (nydus-java) 0.1.0",
         description = "Convert OCI images to nydus images, check, mount and copy them (registries and OCI layouts).")
 public final class Nydusify implements Runnable {
-    /**
-     * The subcommands by name and alias, in help order. Only those named in the arguments get a model: picocli builds
-     * one by reflection, 10-40 ms each in a JVM just started.
-     */
-    private static final Map<String, Supplier<Object>> SUBCOMMANDS = new LinkedHashMap<>();
-
-    static {
-        SUBCOMMANDS.put("convert", ConvertCommand::new);
-        SUBCOMMANDS.put("check", CheckCommand::new);
-        SUBCOMMANDS.put("mount", MountCommand::new);
-        SUBCOMMANDS.put("copy", CopyCommand::new);
-    }
+    private static final Subcommands SUBCOMMANDS = new Subcommands().add("convert", ConvertCommand::new)
+            .add("check", CheckCommand::new).add("mount", MountCommand::new, "view").add("copy", CopyCommand::new);
 
     @Option(names = {"-l", "--log-level"}, defaultValue = "info", scope = ScopeType.INHERIT,
             description = "Log level: debug, info, warn, error (default: ${DEFAULT-VALUE}); below info no progress is shown.")
@@ -85,23 +70,7 @@ public final class Nydusify implements Runnable {
 
     /** The command line with the subcommands {@code args} name, or all of them (for help or a usage error). */
     static CommandLine commandLine(String... args) {
-        CommandLine cl = new CommandLine(new Nydusify());
-        Set<String> named = new LinkedHashSet<>();
-        for (String a : args) {
-            String name = a.equals("view") ? "mount" : a;
-            if (SUBCOMMANDS.containsKey(name)) {
-                named.add(name);
-            }
-        }
-        if (named.isEmpty() || List.of(args).contains("help")) {
-            named = SUBCOMMANDS.keySet();
-        }
-        for (String name : SUBCOMMANDS.keySet()) {
-            if (named.contains(name)) {
-                cl.addSubcommand(SUBCOMMANDS.get(name).get());
-            }
-        }
-        return cl.addSubcommand(new CommandLine.HelpCommand());
+        return SUBCOMMANDS.commandLine(new Nydusify(), args);
     }
 
     static String message(Throwable t) {
