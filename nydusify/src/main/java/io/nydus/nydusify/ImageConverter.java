@@ -299,14 +299,15 @@ public final class ImageConverter {
                     dictBlobs.add("sha256:" + b.blobId());
                 }
             }
-            for (ConvertedLayer c : done) {
-                await(pushes.get(c.blob().digest), new ArrayList<>(pushes.values()));
-            }
-            Timing.mark("layer blobs pushed");
+            // the bootstrap layer is written while the last layer blob may still be on its way
             boolean docker = options.dockerV2 || (!options.oci && MediaTypes.isDocker(type));
             BootstrapLayer.Written boot = BootstrapLayer.write(merged.bootstrap(), metas, merged.version(), docker,
                     Files.createTempFile(work, "bootstrap-layer-", ".tar.gz"));
             Timing.mark("bootstrap layer written");
+            for (ConvertedLayer c : done) {
+                await(pushes.get(c.blob().digest), new ArrayList<>(pushes.values()));
+            }
+            Timing.mark("layer blobs pushed");
             // the bootstrap layer goes up beside the config
             Future<Object> bootPush = pushPool.submit(() -> {
                 pusher.pushBlob(boot.descriptor(), BlobSource.ofFile(boot.file()), null);
