@@ -20,8 +20,8 @@ import jnr.ffi.annotations.IgnoreError;
  * cores. {@link #usable()} is false when the library is missing or fails the self-test; callers then use
  * {@link java.util.zip.GZIPInputStream}.
  *
- * <p>Concatenated members are read as one stream (as gzip and Go do); bytes after the last member that do not start
- * another member are an error. ISA-L checks each member's CRC-32 and length trailer itself.
+ * <p>Concatenated members are read as one stream, and bytes after the last member that do not start another one are
+ * ignored, as {@link java.util.zip.GZIPInputStream} does. ISA-L checks each member's CRC-32 and length trailer.
  *
  * <p>The parts of {@code struct inflate_state} used (ISA-L 2.x ABI, x86-64; checked at load by the self-test):
  * <pre>
@@ -191,27 +191,33 @@ public final class IsalGzipInputStream extends InputStream {
         }
     }
 
-    /** After a member: the end of the stream, or another member (anything else is an error). */
+    /**
+     * After a member: another one when the next bytes start a deflate member's header; otherwise the end, whatever
+     * follows (as java.util.zip's GZIPInputStream, the fallback, does; the layer digest covers those bytes).
+     */
     private void nextMember() throws IOException {
-        if (state.getInt(AVAIL_IN) == 0 && !refill()) {
+        int left = state.getInt(AVAIL_IN);
+        int offset = (int) (state.getLong(NEXT_IN) - inAddr);
+        if (left < 3) {
+            // move what is left to the front and read more behind it
+            for (int i = 0; i < left; i++) {
+                inBuf.put(i, inBuf.get(offset + i));
+            }
+            offset = 0;
+            while (left < 3 && !inputEnded) {
+                int n = in.read(transfer, 0, IN_BYTES - left);
+                if (n < 0) {
+                    inputEnded = true;
+                } else {
+                    inBuf.put(left, transfer, 0, n);
+                    left += n;
+                }
+            }
+        }
+        if (left < 3 || (inBuf.get(offset) & 0xFF) != 0x1F || (inBuf.get(offset + 1) & 0xFF) != 0x8B
+                || inBuf.get(offset + 2) != 8) {
             finished = true;
             return;
-        }
-        int left = state.getInt(AVAIL_IN);
-        long offset = state.getLong(NEXT_IN) - inAddr;
-        if (left < 2) {
-            // keep the one byte, add more behind it
-            byte first = inBuf.get((int) offset);
-            inBuf.put(0, first);
-            int n = in.read(transfer, 0, IN_BYTES - 1);
-            if (n > 0) {
-                inBuf.put(1, transfer, 0, n);
-            }
-            left = 1 + Math.max(n, 0);
-            offset = 0;
-        }
-        if (left < 2 || (inBuf.get((int) offset) & 0xFF) != 0x1F || (inBuf.get((int) offset + 1) & 0xFF) != 0x8B) {
-            throw new IOException("unexpected bytes after the gzip data");
         }
         isal.isal_inflate_reset(statePtr);
         state.putInt(CRC_FLAG, ISAL_GZIP);

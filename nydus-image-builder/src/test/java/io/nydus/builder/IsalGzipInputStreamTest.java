@@ -11,6 +11,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPInputStream;
@@ -47,7 +48,7 @@ class IsalGzipInputStreamTest {
     }
 
     @Test
-    void refusesDamagedTruncatedOrTrailedData() throws IOException {
+    void refusesDamagedOrTruncatedDataAndIgnoresTrailingBytes() throws IOException {
         Random r = new Random(11);
         byte[] data = data(r, 1 << 20);
         byte[] good = gzip(data, 6);
@@ -65,9 +66,15 @@ class IsalGzipInputStreamTest {
         for (int cut : new int[] {1, 4, 9, 100, good.length / 2, good.length - 9, good.length - 1}) {
             assertEquals("gzip data ends too early (truncated layer)", error(Arrays.copyOf(good, cut)), "cut " + cut);
         }
-        byte[] trailed = Arrays.copyOf(good, good.length + 3);
-        trailed[good.length] = 'x';
-        assertEquals("unexpected bytes after the gzip data", error(trailed));
+        // after the last member, what does not start another is ignored, as by java.util.zip
+        for (byte[] tail : List.of(new byte[] {'x'}, new byte[] {0x1F}, new byte[] {0x1F, (byte) 0x8B},
+                new byte[] {0x1F, (byte) 0x8B, 7, 0}, new byte[512])) {
+            byte[] trailed = Arrays.copyOf(good, good.length + tail.length);
+            System.arraycopy(tail, 0, trailed, good.length, tail.length);
+            assertArrayEquals(data, new IsalGzipInputStream(new Dribble(new ByteArrayInputStream(trailed), r))
+                    .readAllBytes());
+            assertArrayEquals(data, new GZIPInputStream(new ByteArrayInputStream(trailed)).readAllBytes());
+        }
 
         // flipped bits inside the deflate stream: an error or, where the damage decodes, the CRC catches it
         for (int i = 0; i < 200; i++) {
