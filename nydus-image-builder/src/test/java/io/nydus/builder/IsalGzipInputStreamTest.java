@@ -10,9 +10,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -82,6 +84,39 @@ class IsalGzipInputStreamTest {
             bad[10 + r.nextInt(good.length - 18)] ^= (byte) (1 << r.nextInt(8));
             assertTrue(error(bad).startsWith("corrupt gzip data"));
         }
+    }
+
+    /** gzip(1) writes the file name; other tools add an extra field, a comment, a header CRC. */
+    @Test
+    void headerWithEveryOptionalField() throws IOException {
+        byte[] data = data(new Random(3), 300_000);
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        ByteArrayOutputStream header = new ByteArrayOutputStream();
+        header.write(new byte[] {0x1F, (byte) 0x8B, 8, 4 | 8 | 16 | 2, 0, 0, 0, 0, 0, 3});
+        header.write(new byte[] {6, 0, 'A', 'B', 2, 0, 'x', 'y'}); // FEXTRA: one subfield
+        header.write("layer.tar\0a comment\0".getBytes(StandardCharsets.ISO_8859_1)); // FNAME, FCOMMENT
+        CRC32 headerCrc = new CRC32();
+        headerCrc.update(header.toByteArray());
+        gz.write(header.toByteArray());
+        gz.write((int) headerCrc.getValue() & 0xFF); // FHCRC: the low 16 bits
+        gz.write((int) (headerCrc.getValue() >> 8) & 0xFF);
+        Deflater d = new Deflater(6, true);
+        d.setInput(data);
+        d.finish();
+        byte[] buf = new byte[1 << 16];
+        while (!d.finished()) {
+            gz.write(buf, 0, d.deflate(buf));
+        }
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        for (long v : new long[] {crc.getValue(), data.length}) {
+            for (int i = 0; i < 4; i++) {
+                gz.write((int) (v >> (8 * i)) & 0xFF);
+            }
+        }
+        byte[] bytes = gz.toByteArray();
+        assertArrayEquals(data, new GZIPInputStream(new ByteArrayInputStream(bytes)).readAllBytes());
+        assertArrayEquals(data, new IsalGzipInputStream(new ByteArrayInputStream(bytes)).readAllBytes());
     }
 
     @Test
