@@ -69,9 +69,12 @@ pull_once() {
 }
 convert_times=(); convert_cpu=(); pull_times=(); pull_cpu=()
 for i in $(seq "$rounds"); do
-  # convert into a fresh repository each round, so every blob is pushed again
+  # convert into a fresh repository each round, so every blob is pushed again; each side starts once the other's
+  # writes are on disk (sync, untimed): the pull's unpacked tree was still being written back during the next convert
+  sync
   read -r wall cpu < <(timed convert_once "$i") || { cat "$work/err" >&2; exit 1; }
   convert_times+=("$wall"); convert_cpu+=("$cpu")
+  sync
   read -r wall cpu < <(timed pull_once "$i") || { cat "$work/err" >&2; exit 1; }
   pull_times+=("$wall"); pull_cpu+=("$cpu")
   rm -rf "$work/pull-$i" "$work/bundle-$i"
