@@ -173,9 +173,8 @@ public final class IsalGzipInputStream extends InputStream {
                 nextMember();
                 continue;
             }
-            if (state.getInt(AVAIL_IN) == 0 && !refill()) {
-                throw new IOException("gzip data ends too early (truncated layer)");
-            }
+            // with the input at its end, one more call still flushes what the decoder holds
+            boolean moreInput = state.getInt(AVAIL_IN) > 0 || refill();
             state.putLong(NEXT_OUT, outAddr);
             state.putInt(AVAIL_OUT, OUT_BYTES);
             int availIn = state.getInt(AVAIL_IN);
@@ -184,9 +183,9 @@ public final class IsalGzipInputStream extends InputStream {
                 throw new IOException("corrupt gzip data: " + error(rc));
             }
             outEnd = OUT_BYTES - state.getInt(AVAIL_OUT);
-            if (outEnd == 0 && state.getInt(AVAIL_IN) == availIn && availIn > 0
-                    && state.getInt(BLOCK_STATE) != ISAL_BLOCK_FINISH) {
-                throw new IOException("corrupt gzip data: the decoder made no progress");
+            if (outEnd == 0 && state.getInt(AVAIL_IN) == availIn && state.getInt(BLOCK_STATE) != ISAL_BLOCK_FINISH) {
+                throw new IOException(moreInput ? "corrupt gzip data: the decoder made no progress"
+                        : "gzip data ends too early (truncated layer)");
             }
         }
     }
