@@ -36,6 +36,7 @@ import jnr.ffi.annotations.IgnoreError;
  * </pre>
  */
 public final class IsalGzipInputStream extends InputStream {
+    private static final System.Logger LOG = System.getLogger(IsalGzipInputStream.class.getName());
     private static final int NEXT_OUT = 0;
     private static final int AVAIL_OUT = 8;
     private static final int NEXT_IN = 16;
@@ -75,13 +76,19 @@ public final class IsalGzipInputStream extends InputStream {
                 return null;
             }
             for (String name : new String[] {"libisal.so.2", "isal"}) {
+                Isal isal;
                 try {
-                    Isal isal = LibraryLoader.create(Isal.class).failImmediately().load(name);
-                    return selfTest(isal) ? isal : null;
+                    isal = LibraryLoader.create(Isal.class).failImmediately().load(name);
                 } catch (LinkageError | RuntimeException e) {
-                    // not under this name
+                    continue; // not under this name
                 }
+                if (selfTest(isal)) {
+                    return isal;
+                }
+                LOG.log(System.Logger.Level.DEBUG, "ISA-L ({0}) failed its self-test; gunzip uses java.util.zip", name);
+                return null;
             }
+            LOG.log(System.Logger.Level.DEBUG, "ISA-L not found (Debian: libisal2); gunzip uses java.util.zip");
             return null;
         }
     }
